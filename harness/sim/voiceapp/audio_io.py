@@ -1,0 +1,154 @@
+"""The voice app's audio unit: the microphone track it sends and the player of what it receives.
+
+Both run continuously on the phone's audio devices (PulseAudio PCMs of the virtual lab) and are
+gated by one switch, ``running``: iOS stops an app's audio I/O when its session is interrupted,
+and only the app can start it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import threading
+import time
+from collections import deque
+
+import av
+import numpy as np
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+RATE = 48000
+FRAME = 960  # 20 ms
+
+
+class AudioUnit:
+    """Shared run/stop switch and output gain of the app's audio I/O."""
+
+    def __init__(self) -> None:
+        self.running = False
+        self.output_gain = 1.0
+        self.started_ns = 0
+        self.stopped_ns = 0
+
+    def start(self) -> None:
+        if not self.running:
+            self.running = True
+            self.started_ns = time.monotonic_ns()
+
+    def stop(self) -> None:
+        if self.running:
+            self.running = False
+            self.stopped_ns = time.monotonic_ns()
+
+
+class MicrophoneTrack(MediaStreamTrack):
+    """The uplink: 20 ms stereo s16 frames read from the phone's current input device.
+
+    While the audio unit is stopped no frame is produced (no RTP is sent, as libwebrtc does when
+    the audio unit stops); on restart the RTP timestamp jumps by the stopped time, so the peer
+    sees the gap on both its arrival and timestamp axes.
+    """
+
+    kind = "audio"
+
+    def __init__(self, unit: AudioUnit, device: str | int | None) -> None:
+        super().__init__()
+        import sounddevice as sd
+
+        self._unit = unit
+        self._loop = asyncio.get_running_loop()
+        self._queue: asyncio.Queue[np.ndarray] = asyncio.Queue(maxsize=50)
+        self._pts = 0
+        self._t0: int | None = None
+        self._stream = sd.InputStream(
+            device=device, samplerate=RATE, channels=1, dtype="int16", blocksize=FRAME,
+            callback=self._on_audio,
+        )
+        self._stream.start()
+
+    def _on_audio(self, indata: np.ndarray, frames: int, time_info: object, status: object) -> None:
+        block = indata[:, 0].copy()
+        self._loop.call_soon_threadsafe(self._offer, block)
+
+    def _offer(self, block: np.ndarray) -> None:
+        if self._queue.full():
+            self._queue.get_nowait()
+        self._queue.put_nowait(block)
+
+    async def recv(self) -> av.AudioFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        while True:
+            block = await self._queue.get()
+            if self._unit.running:
+                break
+        now = time.monotonic_ns()
+        if self._t0 is None:
+            self._t0 = now
+        elif self._unit.started_ns > self._last_ns:
+            # restarted after a stop: the timestamp follows real time, as a capture clock does
+            self._pts = max(self._pts, round((now - self._t0) * RATE / 1e9 / FRAME) * FRAME)
+        self._last_ns = now
+        stereo = np.repeat(block.reshape(1, -1), 2, axis=0).T.reshape(1, -1)
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(stereo), format="s16", layout="stereo")
+        frame.sample_rate = RATE
+        frame.pts = self._pts
+        frame.time_base = fractions.Fraction(1, RATE)
+        self._pts += FRAME
+        return frame
+
+    _last_ns = 0
+
+    def stop(self) -> None:
+        super().stop()
+        self._stream.close()
+
+
+class Player:
+    """The downlink: decoded frames of the remote track played on the phone's output device."""
+
+    def __init__(self, unit: AudioUnit, device: str | int | None) -> None:
+        import sounddevice as sd
+
+        self._unit = unit
+        self._buf: deque[np.ndarray] = deque()
+        self._lock = threading.Lock()
+        self._pending = np.zeros((0, 2), dtype=np.float32)
+        self._stream = sd.OutputStream(
+            device=device, samplerate=RATE, channels=2, dtype="float32", blocksize=FRAME,
+            callback=self._on_audio,
+        )
+        self._stream.start()
+
+    def feed(self, frame: av.AudioFrame) -> None:
+        pcm = frame.to_ndarray().reshape(-1, 2).astype(np.float32) / 32768.0
+        with self._lock:
+            if not self._unit.running:
+                return  # I/O stopped: what arrives now is never played
+            self._buf.append(pcm)
+            while sum(len(b) for b in self._buf) > RATE // 2:  # keep at most 0.5 s queued
+                self._buf.popleft()
+
+    def _on_audio(self, outdata: np.ndarray, frames: int, time_info: object, status: object) -> None:
+        with self._lock:
+            if not self._unit.running:
+                self._buf.clear()
+                self._pending = self._pending[:0]
+                outdata.fill(0)
+                return
+            while len(self._pending) < frames and self._buf:
+                self._pending = np.concatenate([self._pending, self._buf.popleft()])
+            n = min(frames, len(self._pending))
+            outdata[:n] = self._pending[:n] * self._unit.output_gain
+            outdata[n:] = 0
+            self._pending = self._pending[n:]
+
+    async def play(self, track: MediaStreamTrack) -> None:
+        try:
+            while True:
+                self.feed(await track.recv())
+        except MediaStreamError:
+            return
+
+    def close(self) -> None:
+        self._stream.close()

@@ -1,0 +1,169 @@
+"""The phone side of the voice app: launches its process and carries messages both ways.
+
+This is what WDA's app launch reaches on a virtual phone. One process per launch, so the lab can
+stop it (SIGSTOP) while iOS would suspend the app and its notifications wait, as on a phone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+SessionCall = Callable[[str, dict[str, Any]], None]
+LogSink = Callable[[str, str], None]
+
+NOT_RUNNING, RUNNING_BACKGROUND_SUSPENDED, RUNNING_BACKGROUND, RUNNING_FOREGROUND = 1, 2, 3, 4
+
+
+@dataclass
+class AppProcess:
+    bundle_id: str
+    proc: asyncio.subprocess.Process
+    environment: dict[str, str]
+    suspended: bool = False
+    pending: list[dict[str, Any]] = field(default_factory=list)
+    reader: asyncio.Task[None] | None = None
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.returncode is None
+
+
+class VoiceAppHost:
+    """Launch, terminate and message the voice app processes of one virtual phone.
+
+    ``on_session_call(bundle_id, call)`` receives the app's AVAudioSession calls (the iOS audio
+    world decides what they do); ``on_log(bundle_id, message)`` its log lines (os_trace);
+    ``process_env`` is what every app process needs to reach the phone's audio devices.
+    """
+
+    def __init__(
+        self,
+        bundles: set[str],
+        on_session_call: SessionCall,
+        on_log: LogSink,
+        process_env: dict[str, str] | None = None,
+        defect: str | None = None,
+    ) -> None:
+        self.bundles = bundles
+        self.on_session_call = on_session_call
+        self.on_log = on_log
+        self.process_env = dict(process_env or {})
+        self.defect = defect
+        self.apps: dict[str, AppProcess] = {}
+
+    # -- WDA's view: launch, terminate, state ------------------------------------------------
+
+    async def launch(self, bundle_id: str, arguments: list[str], environment: dict[str, str]) -> int:
+        running = self.apps.get(bundle_id)
+        if running and running.alive:
+            return running.pid  # as WDA: a running app is only activated, its env is ignored
+        env = {**os.environ, **self.process_env, **{k: str(v) for k, v in environment.items()}}
+        env["HARNESS_SIM_BUNDLE"] = bundle_id
+        if self.defect:
+            env["HARNESS_SIM_DEFECT"] = self.defect
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "harness.sim.voiceapp", *arguments,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env,
+        )
+        app = AppProcess(bundle_id, proc, dict(environment))
+        app.reader = asyncio.create_task(self._read(app))
+        self.apps[bundle_id] = app
+        return proc.pid
+
+    async def terminate(self, bundle_id: str) -> bool:
+        app = self.apps.pop(bundle_id, None)
+        if not app or not app.alive:
+            return False
+        if app.suspended:
+            app.proc.send_signal(signal.SIGCONT)
+        with contextlib.suppress(ProcessLookupError, BrokenPipeError, ConnectionResetError):
+            assert app.proc.stdin is not None
+            app.proc.stdin.write(b'{"op":"terminate"}\n')
+            await app.proc.stdin.drain()
+        try:
+            await asyncio.wait_for(app.proc.wait(), 5)
+        except TimeoutError:
+            app.proc.kill()
+            await app.proc.wait()
+        if app.reader:
+            app.reader.cancel()
+        return True
+
+    def state(self, bundle_id: str) -> int:
+        app = self.apps.get(bundle_id)
+        if not app or not app.alive:
+            return NOT_RUNNING
+        return RUNNING_BACKGROUND_SUSPENDED if app.suspended else RUNNING_FOREGROUND
+
+    def pid(self, bundle_id: str) -> int | None:
+        app = self.apps.get(bundle_id)
+        return app.pid if app and app.alive else None
+
+    # -- the system's view: notifications, I/O, suspension -----------------------------------
+
+    def post(self, bundle_id: str, message: dict[str, Any]) -> None:
+        """Deliver a message; a suspended app gets it when it runs again (iOS delays them)."""
+        app = self.apps.get(bundle_id)
+        if not app or not app.alive:
+            return
+        if app.suspended:
+            app.pending.append(message)
+            return
+        self._write(app, message)
+
+    def notify(self, bundle_id: str, name: str, user_info: dict[str, Any] | None = None) -> None:
+        self.post(bundle_id, {"op": "notification", "name": name, "userInfo": user_info or {}})
+
+    def set_io(self, bundle_id: str, running: bool) -> None:
+        self.post(bundle_id, {"op": "io", "running": running})
+
+    def suspend(self, bundle_id: str) -> None:
+        app = self.apps.get(bundle_id)
+        if app and app.alive and not app.suspended:
+            app.proc.send_signal(signal.SIGSTOP)
+            app.suspended = True
+
+    def resume(self, bundle_id: str) -> None:
+        app = self.apps.get(bundle_id)
+        if app and app.alive and app.suspended:
+            app.proc.send_signal(signal.SIGCONT)
+            app.suspended = False
+            pending, app.pending = app.pending, []
+            for message in pending:
+                self._write(app, message)
+
+    async def close(self) -> None:
+        for bundle_id in list(self.apps):
+            await self.terminate(bundle_id)
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _write(self, app: AppProcess, message: dict[str, Any]) -> None:
+        with contextlib.suppress(ProcessLookupError, BrokenPipeError, ConnectionResetError, AttributeError):
+            assert app.proc.stdin is not None
+            app.proc.stdin.write((json.dumps(message) + "\n").encode())
+
+    async def _read(self, app: AppProcess) -> None:
+        assert app.proc.stdout is not None
+        while line := await app.proc.stdout.readline():
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                self.on_log(app.bundle_id, line.decode(errors="replace").rstrip())
+                continue
+            if msg.get("op") == "log":
+                self.on_log(app.bundle_id, str(msg.get("message", "")))
+            elif msg.get("op") == "session":
+                self.on_session_call(app.bundle_id, msg)
