@@ -40,7 +40,7 @@ class Playbook:
 class Defect:
     name: str
     rule: str
-    """The playbook rule the defect breaks, in the app's terms (shown in failing verdicts)."""
+    """Id of the playbook rule the defect breaks (:data:`harness.playbook.RULES`)."""
     changes: dict[str, object]
 
     def apply(self, playbook: Playbook) -> Playbook:
@@ -54,7 +54,7 @@ DEFECTS: dict[str, Defect] = {
     for d in (
         Defect(
             "never_resumes",
-            "resume audio when an interruption ends with shouldResume",
+            "resume-on-should-resume",
             {"on_interruption_ended_should_resume": ("log",)},
         ),
     )
