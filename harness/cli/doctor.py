@@ -1,0 +1,135 @@
+"""``harness doctor [--device NAME|UDID]``: what each lab phone needs, and the fix for every miss.
+
+Exit 0 when nothing failed, 3 when a phone misses something it needs (a lab fault). Items that no
+phone service reports (Siri, Auto-Lock, Focus, Silence Unknown Callers, app permissions) are
+listed "by hand" with where to confirm them; they never fail the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from typing import Any
+
+from harness.cli.devices import add_lab_options, setup_lab
+
+MARKS = {"ok": "ok", "fail": "FAIL", "warn": "warn", "by hand": "by hand", "unknown": "?", "n/a": "n/a"}
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser("doctor", help="check each lab iPhone has what a run needs, with fixes",
+                              description=__doc__.split("\n\n")[0])
+    add_lab_options(p)
+    p.add_argument("--device", metavar="NAME|UDID", help="check only this phone")
+    p.add_argument("--min-battery", type=int, default=30, metavar="PCT",
+                   help="lowest battery level that passes without a charger (default 30)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.set_defaults(func=run)
+
+
+async def _targets(lab: Any, device: str | None, timeout: float) -> list[tuple[str, str]]:
+    """(udid, lab name) pairs to examine."""
+    from harness.device.usbmux import list_devices, matches
+    from harness.errors import UsageError
+
+    attached = await list_devices(min(timeout, 5.0))
+    if lab is not None:
+        devices = [lab.device(device)] if device else list(lab.devices)
+        return [(d.udid, d.name) for d in devices]
+    if device:
+        hit = [a for a in attached if matches(a.udid, device)]
+        if hit:
+            return [(hit[0].udid, "")]
+        names = await _names(attached, timeout)
+        by_name = [u for u, n in names.items() if n == device]
+        if by_name:
+            return [(by_name[0], device)]
+        known = ", ".join(f"{n} ({u})" for u, n in names.items()) or "none attached"
+        raise UsageError(f"no attached iPhone named or with UDID {device!r}; attached: {known}")
+    return [(a.udid, "") for a in attached]
+
+
+async def _names(attached: list[Any], timeout: float) -> dict[str, str]:
+    from harness.device.errors import DeviceFault
+    from harness.device.lockdown import Timeouts, connect_unpaired
+
+    names: dict[str, str] = {}
+    for a in attached:
+        try:
+            lockdown = await connect_unpaired(a.udid, Timeouts(connect=timeout))
+        except DeviceFault:
+            names[a.udid] = ""
+            continue
+        names[a.udid] = str(lockdown.all_values.get("DeviceName", ""))
+        await lockdown.close()
+    return names
+
+
+async def examine(lab: Any, device: str | None, timeout: float, min_battery: int) -> list[dict[str, Any]]:
+    from harness.device.doctor import evaluate, gather
+    from harness.device.lockdown import Timeouts
+
+    targets = await _targets(lab, device, timeout)
+    bundle_id = lab.app.bundle_id if lab is not None and lab.app is not None else None
+    timeouts = Timeouts(connect=timeout, query=timeout, port_connect=min(timeout, 5.0))
+    facts = await asyncio.gather(*(gather(udid, bundle_id=bundle_id, timeouts=timeouts, name=name,
+                                          wda_port=_wda_port(lab, udid)) for udid, name in targets))
+    reports = []
+    for f in facts:
+        info = f.info
+        reports.append({
+            "udid": f.udid,
+            "name": (info.name if info and info.name else f.name) or f.udid,
+            "lab_name": f.name,
+            "ios": info.ios if info else "",
+            "model": info.model if info else "",
+            "checks": [c.to_dict() for c in evaluate(f, min_battery=min_battery)],
+        })
+    return reports
+
+
+def _wda_port(lab: Any, udid: str) -> int:
+    if lab is None:
+        return 8100
+    return next((d.wda_port for d in lab.devices if d.udid == udid), 8100)
+
+
+def render(reports: list[dict[str, Any]]) -> str:
+    out: list[str] = []
+    for r in reports:
+        head = f"{r['name']} ({r['udid']})"
+        if r["ios"]:
+            head += f"  iOS {r['ios']}  {r['model']}"
+        out.append(head)
+        width = max(len(MARKS[c["status"]]) for c in r["checks"])
+        for c in r["checks"]:
+            line = f"  {MARKS[c['status']].ljust(width)}  {c['title']}: {c['detail']}"
+            if c["fix"] and c["status"] != "ok":
+                line += f"\n  {' ' * width}    {'check' if c['status'] == 'by hand' else 'fix'}: {c['fix']}"
+            out.append(line)
+        failed = sum(c["status"] == "fail" for c in r["checks"])
+        manual = sum(c["status"] == "by hand" for c in r["checks"])
+        out.append(f"  => {'READY' if not failed else f'{failed} to fix'}"
+                   f"{f', {manual} to confirm by hand' if manual else ''}")
+        out.append("")
+    return "\n".join(out).rstrip()
+
+
+def run(args: argparse.Namespace) -> int:
+    from harness.device.usbmux import usbmuxd_address
+    from harness.errors import ExitCode, UsageError
+
+    if not 0 <= args.min_battery <= 100:
+        raise UsageError(f"--min-battery must be 0..100 (got {args.min_battery})")
+    lab = setup_lab(args)
+    reports = asyncio.run(examine(lab, args.device, args.timeout, args.min_battery))
+    if args.json:
+        print(json.dumps(reports, indent=2))
+    elif not reports:
+        print(f"no iPhones attached to usbmuxd at {usbmuxd_address()}")
+        return int(ExitCode.LAB_FAULT)
+    else:
+        print(render(reports))
+    failed = any(c["status"] == "fail" for r in reports for c in r["checks"])
+    return int(ExitCode.LAB_FAULT if failed else ExitCode.PASS)

@@ -1,0 +1,139 @@
+"""``harness sim up`` / ``harness sim down``: run the virtual iPhone lab in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "sim",
+        help="run the virtual iPhone lab",
+        description="Run the virtual iPhone lab (usbmuxd, lockdownd, WDA, audio).",
+    )
+    sub = parser.add_subparsers(dest="sim_command", metavar="ACTION")
+    up = sub.add_parser(
+        "up", help="run the virtual lab in the foreground until Ctrl-C, SIGTERM or `sim down`"
+    )
+    up.add_argument(
+        "--phones", type=int, default=2, help="number of virtual phones (first is the DUT; default 2)"
+    )
+    up.add_argument(
+        "--ios",
+        default="17.5.1",
+        help="comma-separated iOS versions, cycled over the phones (e.g. 17.5,18.2; default 17.5.1)",
+    )
+    up.add_argument("--state-dir", default=".harness/sim", help="where lab.yaml and sim.json go")
+    up.add_argument(
+        "--usbmuxd",
+        default=None,
+        help="usbmuxd address: a socket path or HOST:PORT (default STATE_DIR/usbmuxd.sock)",
+    )
+    up.add_argument(
+        "--system-socket",
+        action="store_true",
+        help="also listen on /var/run/usbmuxd when it is free (for tools hard-wired to it)",
+    )
+    up.add_argument(
+        "--extensions",
+        default="auto",
+        help="lab parts to load: auto (every built one: WDA, SpringBoard, audio, voice app), none "
+        "(usbmuxd/lockdownd only), or a comma-separated list of modules",
+    )
+    up.add_argument("--control-port", type=int, default=0, help="control API port (default: any free port)")
+    up.set_defaults(func=run_up)
+    down = sub.add_parser("down", help="stop the lab started with the same --state-dir")
+    down.add_argument("--state-dir", default=".harness/sim")
+    down.add_argument("--timeout", type=float, default=20.0)
+    down.set_defaults(func=run_down)
+    parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
+
+
+def run_up(args: argparse.Namespace) -> int:
+    import asyncio
+    import signal
+    from pathlib import Path
+
+    from harness.errors import UsageError
+    from harness.sim.lab import LabConfig, VirtualLab
+    from harness.sim.state import clear_state, pid_alive, read_state, write_state
+
+    state_dir = Path(args.state_dir).resolve()
+    previous = read_state(state_dir)
+    if previous and pid_alive(int(previous.get("pid", 0))):
+        raise UsageError(
+            f"a virtual lab (pid {previous['pid']}) already runs with state dir {state_dir}; "
+            f"stop it with `harness sim down --state-dir {args.state_dir}`"
+        )
+    from harness.sim.lab import DEFAULT_EXTENSIONS
+
+    versions = [v.strip() for v in str(args.ios).split(",") if v.strip()]
+    if args.extensions == "auto":
+        extensions = DEFAULT_EXTENSIONS
+    elif args.extensions == "none":
+        extensions = ()
+    else:
+        extensions = tuple(e.strip() for e in args.extensions.split(",") if e.strip())
+    config = LabConfig.default(
+        args.phones,
+        versions,
+        state_dir=state_dir,
+        usbmuxd_address=args.usbmuxd,
+        system_socket=args.system_socket,
+        control_port=args.control_port,
+        extensions=extensions,
+    )
+
+    async def main() -> None:
+        lab = VirtualLab(config)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, lab.stopped.set)
+        await lab.start()
+        try:
+            lab_path, sim_path = write_state(lab)
+            print(f"virtual lab up: {len(lab.phones)} phone(s), usbmuxd at {lab.usbmuxd_address}", flush=True)
+            for phone in lab.phones.values():
+                print(
+                    f"  {phone.role:6} {phone.name}  {phone.udid}  iOS {phone.ios_version}  "
+                    f"WDA {phone.wda_url}",
+                    flush=True,
+                )
+            print(f"lab file: {lab_path}\nstate:    {sim_path}\ncontrol:  {lab.control_url}", flush=True)
+            print(f"use: export USBMUXD_SOCKET_ADDRESS={lab.usbmuxd_address}", flush=True)
+            await lab.stopped.wait()
+        finally:
+            clear_state(state_dir)
+            await lab.stop()
+            print("virtual lab stopped", flush=True)
+
+    asyncio.run(main())
+    return 0
+
+
+def run_down(args: argparse.Namespace) -> int:
+    import os
+    import signal
+    from pathlib import Path
+
+    from harness.errors import LabFault, UsageError
+    from harness.sim.state import pid_alive, read_state
+
+    state_dir = Path(args.state_dir)
+    state = read_state(state_dir)
+    if state is None:
+        raise UsageError(f"no virtual lab runs with state dir {state_dir} (no {state_dir / 'sim.json'})")
+    pid = int(state["pid"])
+    if not pid_alive(pid):
+        (state_dir / "sim.json").unlink(missing_ok=True)
+        print(f"virtual lab (pid {pid}) was not running; removed its stale sim.json")
+        return 0
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + args.timeout
+    while time.monotonic() < deadline:
+        if not pid_alive(pid) or read_state(state_dir) is None:
+            print(f"virtual lab (pid {pid}) stopped")
+            return 0
+        time.sleep(0.05)
+    raise LabFault(f"virtual lab (pid {pid}) did not stop within {args.timeout:.0f} s", tag="sim-stop")

@@ -1,0 +1,118 @@
+"""A local TCP port that reaches a device port through usbmux Connect (e.g. WDA on 8100).
+
+facebook-wda (and any HTTP client) talks to ``forward.url``; each accepted connection opens its own
+usbmux Connect to the phone's port and pipes bytes both ways. pymobiledevice3's
+``UsbmuxTcpForwarder`` does the same but has no deadline on the Connect and lets a vanished
+phone's ``BadDevError``/``DeviceNotFoundError`` escape as unhandled task errors; this one bounds
+the Connect, closes the local socket at once when the phone is gone, and counts what happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+
+from harness.device.errors import DeviceFault, device_errors
+
+
+@dataclass
+class ForwardStats:
+    accepted: int = 0
+    connected: int = 0
+    failed: int = 0
+    last_error: str = ""
+    errors: list[str] = field(default_factory=list)
+
+
+class PortForward:
+    """``async with PortForward(udid, 8100) as fwd: fwd.url`` -> ``http://127.0.0.1:<port>``."""
+
+    def __init__(self, udid: str, device_port: int, local_port: int = 0, host: str = "127.0.0.1",
+                 connect_timeout: float = 5.0) -> None:
+        self.udid = udid
+        self.device_port = device_port
+        self.local_port = local_port
+        self.host = host
+        self.connect_timeout = connect_timeout
+        self.stats = ForwardStats()
+        self._server: asyncio.base_events.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the port forward is not started")
+        return int(self._server.sockets[0].getsockname()[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def start(self) -> PortForward:
+        self._server = await asyncio.start_server(self._accept, self.host, self.local_port, backlog=128)
+        return self
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await self._server.wait_closed()
+            self._server = None
+
+    async def __aenter__(self) -> PortForward:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def open_device_stream(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """One raw stream to the device port (usbmux Connect), within ``connect_timeout``."""
+        from pymobiledevice3 import usbmux
+        from pymobiledevice3.exceptions import DeviceNotFoundError
+
+        action = f"connect to device port {self.device_port}"
+        async with device_errors(action, self.udid, self.connect_timeout):
+            device = await usbmux.select_device(self.udid)
+            if device is None:
+                raise DeviceNotFoundError(self.udid)
+            sock = await device.connect(self.device_port)
+            return await asyncio.open_connection(sock=sock)
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        self.stats.accepted += 1
+        remote_writer: asyncio.StreamWriter | None = None
+        try:
+            try:
+                remote_reader, remote_writer = await self.open_device_stream()
+            except DeviceFault as exc:
+                self.stats.failed += 1
+                self.stats.last_error = str(exc)
+                self.stats.errors.append(exc.tag)
+                return
+            self.stats.connected += 1
+            await asyncio.gather(_pump(reader, remote_writer), _pump(remote_reader, writer))
+        finally:
+            for w in (writer, remote_writer):
+                if w is not None:
+                    w.close()
+            self._tasks.discard(task)
+
+
+async def _pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+    try:
+        while chunk := await src.read(65536):
+            dst.write(chunk)
+            await dst.drain()
+    except (ConnectionError, OSError):
+        pass
+    finally:
+        with contextlib.suppress(Exception):
+            if dst.can_write_eof():
+                dst.write_eof()

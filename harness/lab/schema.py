@@ -1,0 +1,222 @@
+"""The one lab schema (``lab.yaml``): which phones, their roles, the app, the audio wiring.
+
+``Lab.load(path)`` reads and checks a lab file and raises :class:`UsageError` with one line per
+mistake, naming the field and the fix. ``harness sim up`` writes a file in this schema for the
+virtual lab; a real lab writes its own. Example::
+
+    usbmuxd: /tmp/lab/usbmuxd.sock      # USBMUXD_SOCKET_ADDRESS syntax; omit for the system usbmuxd
+    devices:
+      - name: iPhone A
+        udid: 00008120-001A2B3C4D5E6F70
+        role: dut                        # dut | caller
+        ios: "17.5.1"
+        phone_number: "+15550100001"     # E.164; callers dial it
+        apple_id: dut@example.com
+    app:
+      ipa: build/VoiceApp.ipa
+      bundle_id: com.example.voice
+      launch_env: {LOG_LEVEL: debug}
+    audio:
+      capture:
+        speaker: {device: "Scarlett 4i4", channel: 0}
+      mouth: {device: "Scarlett 4i4", channel: 2}
+    peer:
+      bind: 0.0.0.0:8443
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from harness import ios
+from harness.errors import UsageError
+
+ROUTES = ("speaker", "receiver", "bluetooth", "wired", "airplay")
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_UDID = re.compile(r"^([0-9A-Fa-f]{8}-[0-9A-Fa-f]{16}|[0-9A-Fa-f]{40})$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, coerce_numbers_to_str=True)
+
+
+class Device(_Model):
+    name: str = Field(min_length=1)
+    udid: str
+    role: Literal["dut", "caller"] = "dut"
+    ios: str | None = None
+    model: str | None = None
+    phone_number: str | None = None
+    apple_id: str | None = None
+    wda_port: int = Field(default=8100, ge=1, le=65535)
+
+    @field_validator("udid")
+    @classmethod
+    def _udid(cls, v: str) -> str:
+        if not _UDID.match(v):
+            raise ValueError(
+                f"{v!r} is not a UDID (e.g. 00008120-001A2B3C4D5E6F70 or 40 hex digits); "
+                "copy it from `harness devices`"
+            )
+        return v
+
+    @field_validator("ios")
+    @classmethod
+    def _ios(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        v = str(v)
+        m = ios.major(v)
+        if m not in ios.IOS_VERSIONS:
+            raise ValueError(
+                f"iOS {v} is not supported; supported majors: {', '.join(map(str, ios.IOS_VERSIONS))}"
+            )
+        return v
+
+    @field_validator("phone_number")
+    @classmethod
+    def _phone(cls, v: str | None) -> str | None:
+        if v is not None and not _E164.match(v.replace(" ", "")):
+            raise ValueError(f'{v!r} is not an E.164 number (e.g. "+15550100001", quoted in YAML)')
+        return v.replace(" ", "") if v else v
+
+    @field_validator("apple_id")
+    @classmethod
+    def _apple_id(cls, v: str | None) -> str | None:
+        if v is not None and "@" not in v:
+            raise ValueError(f"{v!r} is not an Apple ID (an e-mail address)")
+        return v
+
+
+class App(_Model):
+    bundle_id: str = Field(min_length=1)
+    ipa: Path | None = None
+    launch_env: dict[str, str] = Field(default_factory=dict)
+
+
+class AudioPort(_Model):
+    device: str = Field(min_length=1)
+    channel: int = Field(default=0, ge=0)
+
+
+class Audio(_Model):
+    capture: dict[Literal["speaker", "receiver", "bluetooth", "wired", "airplay"], AudioPort] = Field(
+        default_factory=dict
+    )
+    mouth: AudioPort | None = None
+    rate: int = Field(default=48000, gt=0)
+
+
+class Peer(_Model):
+    bind: str = "127.0.0.1:0"
+
+    @field_validator("bind")
+    @classmethod
+    def _bind(cls, v: str) -> str:
+        host, _, port = v.rpartition(":")
+        if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError(f"{v!r} is not HOST:PORT (e.g. 0.0.0.0:8443)")
+        return v
+
+
+class Lab(_Model):
+    version: Literal[1] = 1
+    usbmuxd: str | None = None
+    devices: list[Device] = Field(min_length=1)
+    app: App | None = None
+    audio: Audio = Field(default_factory=Audio)
+    peer: Peer = Field(default_factory=Peer)
+    bluetooth_plugin: str | None = None
+    virtual: bool = False
+    """Written by ``harness sim up``: this lab is the virtual lab (for reports only)."""
+
+    @model_validator(mode="after")
+    def _unique(self) -> Lab:
+        for key in ("name", "udid"):
+            seen: set[str] = set()
+            for d in self.devices:
+                value = getattr(d, key)
+                if value in seen:
+                    raise ValueError(f"two devices have {key} {value!r}; each device needs its own")
+                seen.add(value)
+        if not any(d.role == "dut" for d in self.devices):
+            raise ValueError("no device has role: dut; mark the phone under test with `role: dut`")
+        return self
+
+    # -- queries ---------------------------------------------------------------------------------
+
+    def device(self, key: str) -> Device:
+        """A device by name or UDID; UsageError listing the known ones otherwise."""
+        for d in self.devices:
+            if key in (d.name, d.udid):
+                return d
+        raise UsageError(f"no device {key!r} in the lab; known: {', '.join(d.name for d in self.devices)}")
+
+    def role(self, role: str) -> list[Device]:
+        return [d for d in self.devices if d.role == role]
+
+    # -- files -----------------------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, path: str | Path) -> Lab:
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise UsageError(
+                f"lab file {path}: not found; pass --lab PATH (or run `harness sim up`)"
+            ) from None
+        except OSError as exc:
+            raise UsageError(f"lab file {path}: cannot read it ({exc.strerror})") from None
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise UsageError(f"lab file {path}: not valid YAML{where}: {problem}") from None
+        return cls.from_dict(data, source=str(path))
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "lab") -> Lab:
+        if not isinstance(data, dict):
+            raise UsageError(
+                f"lab file {source}: expected a mapping with 'devices:' at the top, got {type(data).__name__}"
+            )
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise UsageError(f"lab file {source}: " + "; ".join(_describe(e) for e in exc.errors())) from None
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+    def dump(self, path: str | Path) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(yaml.safe_dump(self.to_dict(), sort_keys=False), encoding="utf-8")
+        tmp.replace(path)
+
+
+def _describe(error: dict[str, Any]) -> str:
+    loc = ""
+    for part in error.get("loc", ()):
+        if part == "[key]":
+            continue
+        loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
+    kind = error.get("type", "")
+    if kind == "extra_forbidden":
+        return f"{loc}: unknown key (check its spelling)"
+    if kind == "missing":
+        return f"{loc}: missing (required)"
+    if kind == "literal_error":
+        expected = error.get("ctx", {}).get("expected", "")
+        return f"{loc}: must be {expected}, got {error.get('input')!r}"
+    message = str(error.get("msg", "")).removeprefix("Value error, ")
+    return f"{loc}: {message}" if loc else message
