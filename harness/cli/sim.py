@@ -42,6 +42,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "(usbmuxd/lockdownd only), or a comma-separated list of modules",
     )
     up.add_argument("--control-port", type=int, default=0, help="control API port (default: any free port)")
+    up.add_argument("--defect", default=None, help="switch on this playbook defect in the voice app")
+    up.add_argument("--app-logging", choices=("on", "off"), default="on",
+                    help="whether the voice app writes HARNESS-EVENT lines to the device log")
     up.set_defaults(func=run_up)
     down = sub.add_parser("down", help="stop the lab started with the same --state-dir")
     down.add_argument("--state-dir", default=".harness/sim")
@@ -83,6 +86,8 @@ def run_up(args: argparse.Namespace) -> int:
         system_socket=args.system_socket,
         control_port=args.control_port,
         extensions=extensions,
+        app_defect=_known_defect(args.defect),
+        app_logging=args.app_logging == "on",
     )
 
     async def main() -> None:
@@ -137,3 +142,12 @@ def run_down(args: argparse.Namespace) -> int:
             return 0
         time.sleep(0.05)
     raise LabFault(f"virtual lab (pid {pid}) did not stop within {args.timeout:.0f} s", tag="sim-stop")
+
+
+def _known_defect(name: str | None) -> str | None:
+    from harness.errors import UsageError
+    from harness.sim.voiceapp.playbook import DEFECTS
+
+    if name and name not in DEFECTS:
+        raise UsageError(f"unknown defect {name!r}; known defects: {', '.join(sorted(DEFECTS))}")
+    return name or None

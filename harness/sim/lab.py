@@ -93,6 +93,10 @@ class LabConfig:
     control_port: int = 0
     extensions: tuple[str, ...] = DEFAULT_EXTENSIONS
     """Modules whose ``install_lab(lab)`` runs at start (missing modules are skipped)."""
+    app_defect: str | None = None
+    """A playbook defect switched on in every phone's voice app (``harness.sim.voiceapp``)."""
+    app_logging: bool = True
+    """Whether the voice app writes HARNESS-EVENT lines to os_trace (a real app may not)."""
 
     @classmethod
     def default(cls, phones: int = 2, ios_versions: list[str] | None = None, **kw: Any) -> LabConfig:

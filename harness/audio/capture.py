@@ -1,0 +1,451 @@
+"""Recording named audio devices onto the lab clock, written to disk as the audio comes.
+
+A :class:`Capture` is one continuously running sounddevice input stream on one named device
+(a route's line-out on a real rig, a null sink's monitor on the virtual lab). Its samples carry no
+timestamps of their own: frame *n* is at ``t0 + n / rate``, where ``t0`` comes from the callbacks'
+``time_info.inputBufferAdcTime`` (the time PortAudio says the block's first sample was captured),
+mapped onto ``harness.timeline.monotonic_ns`` and reduced to one median anchor per second. Counting
+samples of an unbroken stream is exact; reading the clock per block would add the callback's
+scheduling jitter. Anchors go to a sidecar file so a real interface's drift (ppm) can be fitted
+later.
+
+Crash safety: every block goes to the WAV file with ``os.write`` (in the kernel at once, so a
+SIGKILL loses nothing written), and the WAV header's sizes are patched every ``flush_s`` so any
+WAV reader sees all but the last fraction of a second; :func:`read_capture` recovers the rest from
+the file size. Status flags (input overflow...) go to the sidecar and the timeline. They do not
+catch every dropout: the analyzer finds those from content.
+
+Open the players of a virtual lab before recording: an idle null sink delivers nothing to its
+monitor, and the first second of a capture is warm-up.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import os
+import queue
+import struct
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harness.audio import devices
+from harness.errors import LabFault, UsageError
+
+SOURCE = "capture"
+_FORMATS = {"int16": (1, 2, np.int16), "float32": (3, 4, np.float32)}  # WAV format tag, bytes, dtype
+_HEADER = 44
+_STATUS_FLAGS = ("input_overflow", "input_underflow", "output_overflow", "output_underflow", "priming_output")
+DRIFT_FIT_MIN_S = 30.0  # fit the sample rate from anchors only over a span this long
+# PortAudio's ADC times through ALSA's pulse plugin are wrong for the first 1-2 s of a stream (a
+# constant ~0.5 s latency, then a ramp down to ~0.3 ms; measured): blocks claiming more latency
+# than this are ignored, and a one-second window is used only if its ADC-based origins agree.
+MAX_INPUT_LATENCY_S = 0.2
+WINDOW_SPREAD_NS = 2e6  # p10-p90 of a window's origins
+WINDOW_MIN_SHARE = 0.8  # of the window's blocks must have a plausible ADC time
+ADC_WINDOWS_BEFORE_FALLBACK = 5  # then the callback times bound the origin (host APIs without ADC times)
+
+
+def _wav_header(fmt: str, channels: int, rate: int, data_bytes: int) -> bytes:
+    tag, width, _ = _FORMATS[fmt]
+    return (
+        b"RIFF" + struct.pack("<I", 36 + data_bytes) + b"WAVE"
+        + b"fmt " + struct.pack("<IHHIIHH", 16, tag, channels, rate, rate * channels * width,
+                                channels * width, 8 * width)
+        + b"data" + struct.pack("<I", data_bytes)
+    )
+
+
+def sidecar_path(path: str | os.PathLike[str]) -> Path:
+    path = Path(path)
+    return path.with_name(path.name + ".timing.jsonl")
+
+
+def fit_rate(anchors: Sequence[tuple[int, int]], rate: int) -> float:
+    """Nanoseconds per frame: nominal, or fitted from anchors spanning DRIFT_FIT_MIN_S or more."""
+    if len(anchors) >= 2 and (anchors[-1][0] - anchors[0][0]) / rate >= DRIFT_FIT_MIN_S:
+        frames = np.array([a[0] for a in anchors], dtype=np.float64)
+        times = np.array([a[1] for a in anchors], dtype=np.float64)
+        return float(np.polyfit(frames - frames[0], times - times[0], 1)[0])
+    return 1e9 / rate
+
+
+def time_of_frame(anchors: Sequence[tuple[int, int]], rate: int, frame: float) -> int:
+    """Lab-clock time of ``frame``, from the last anchor at or before it (the first one before that).
+
+    Piecewise, so a dropout in the capture chain (frames never delivered) shifts only what follows
+    the next anchor, not the whole file.
+    """
+    if not anchors:
+        raise ValueError("capture has no clock anchor yet")
+    i = max(0, bisect.bisect_right([a[0] for a in anchors], frame) - 1)
+    f, t = anchors[i]
+    return round(t + (frame - f) * fit_rate(anchors, rate))
+
+
+def frame_at_time(anchors: Sequence[tuple[int, int]], rate: int, t_ns: int) -> int:
+    """The frame captured at lab-clock time ``t_ns`` (inverse of :func:`time_of_frame`)."""
+    if not anchors:
+        raise ValueError("capture has no clock anchor yet")
+    i = max(0, bisect.bisect_right([a[1] for a in anchors], t_ns) - 1)
+    f, t = anchors[i]
+    return round(f + (t_ns - t) / fit_rate(anchors, rate))
+
+
+@dataclass
+class Recording:
+    """A capture read back from disk (possibly cut short by a crash of its writer)."""
+
+    path: Path
+    samples: np.ndarray  # float32, (n,) mono or (n, channels)
+    rate: int
+    channel_names: list[str]
+    device: str
+    anchors: list[tuple[int, int]] = field(default_factory=list)
+    status: list[dict[str, Any]] = field(default_factory=list)
+    complete: bool = False  # the writer stopped cleanly
+
+    @property
+    def t0_ns(self) -> int:
+        """Lab-clock time of frame 0."""
+        return self.time_of(0)
+
+    def time_of(self, frame: float) -> int:
+        return time_of_frame(self.anchors, self.rate, frame)
+
+    def frame_at(self, t_ns: int) -> int:
+        return frame_at_time(self.anchors, self.rate, t_ns)
+
+    def channel(self, name: str) -> np.ndarray:
+        if self.samples.ndim == 1:
+            if name in self.channel_names:
+                return self.samples
+        elif name in self.channel_names:
+            return self.samples[:, self.channel_names.index(name)]
+        raise UsageError(f"{self.path}: no channel {name!r}; channels are {self.channel_names}")
+
+
+def read_capture(path: str | os.PathLike[str]) -> Recording:
+    """Read a capture WAV and its sidecar; the data length comes from the file size (crash-safe)."""
+    path = Path(path)
+    side = sidecar_path(path)
+    if not path.is_file():
+        raise UsageError(f"{path}: no such capture file")
+    if not side.is_file():
+        raise UsageError(f"{path}: its timing sidecar {side.name} is missing "
+                         "(was it written by harness.audio.capture?)")
+    header: dict[str, Any] = {}
+    anchors: list[tuple[int, int]] = []
+    status: list[dict[str, Any]] = []
+    complete = False
+    with open(side, encoding="utf-8") as f:
+        for line in f:
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                break  # a line cut by a crash: everything before it is good
+            kind = rec.get("kind")
+            if kind == "header":
+                header = rec
+            elif kind == "anchor":
+                anchors.append((int(rec["frame"]), int(rec["t_ns"])))
+            elif kind == "status":
+                status.append(rec)
+            elif kind == "stop":
+                complete = True
+    if not header:
+        raise UsageError(f"{side}: no header line; not a harness capture sidecar")
+    fmt, channels, rate = header["sample_format"], int(header["channels"]), int(header["rate"])
+    _, width, dtype = _FORMATS[fmt]
+    frame_bytes = width * channels
+    raw = path.read_bytes()[_HEADER:]
+    n = len(raw) // frame_bytes
+    data = np.frombuffer(raw[: n * frame_bytes], dtype=dtype).reshape(n, channels)
+    samples = data.astype(np.float32) / 32768.0 if fmt == "int16" else data.astype(np.float32)
+    if channels == 1:
+        samples = samples[:, 0]
+    return Recording(path, np.ascontiguousarray(samples), rate, list(header["channel_names"]),
+                     header["device"], anchors, status, complete)
+
+
+def _window_origin(origins: list[float], blocks: int) -> float | None:
+    """The median origin of a window whose ADC-based origins are plausible and agree, else None."""
+    if blocks == 0 or len(origins) < WINDOW_MIN_SHARE * blocks:
+        return None
+    p10, p50, p90 = np.percentile(origins, [10, 50, 90])
+    return float(p50) if p90 - p10 <= WINDOW_SPREAD_NS else None
+
+
+class Capture:
+    """One input stream on one named device, recorded to ``path`` (WAV) + ``path.timing.jsonl``.
+
+    ``channel_names`` labels the stream's channels (default: ``name`` for mono, ``name:N`` else).
+    """
+
+    def __init__(
+        self,
+        device: str | int,
+        path: str | os.PathLike[str],
+        *,
+        timeline: Any = None,
+        name: str | None = None,
+        channels: int = 1,
+        rate: int = 48000,
+        sample_format: str = "int16",
+        blocksize: int = 480,
+        latency: str | float = "low",
+        channel_names: Sequence[str] | None = None,
+        flush_s: float = 0.5,
+        anchor_s: float = 1.0,
+        stall_s: float = 2.0,
+    ) -> None:
+        if sample_format not in _FORMATS:
+            raise UsageError(f"capture sample_format must be one of {sorted(_FORMATS)}, "
+                             f"not {sample_format!r}")
+        self.device = device
+        self.path = Path(path)
+        self.timeline = timeline
+        self.name = name or (device if isinstance(device, str) else self.path.stem)
+        self.channels, self.rate, self.sample_format = channels, rate, sample_format
+        self.blocksize, self.latency = blocksize, latency
+        if channel_names is None:
+            channel_names = [self.name] if channels == 1 else [f"{self.name}:{i}" for i in range(channels)]
+        if len(channel_names) != channels:
+            raise UsageError(f"capture {self.name}: {len(channel_names)} channel names "
+                             f"for {channels} channels")
+        self.channel_names = list(channel_names)
+        self._flush_frames = int(flush_s * rate)
+        self._anchor_frames = int(anchor_s * rate)
+        self._stall_s = stall_s
+        self.frames = 0  # frames written to disk
+        self.anchors: list[tuple[int, int]] = []
+        self.status_count = 0
+        self._q: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._stream: Any = None
+        self._writer: threading.Thread | None = None
+        self._first_anchor = threading.Event()
+        self._cb_frames = 0  # frames seen by the callback (callback thread only)
+        self._fd = -1
+        self._side: Any = None
+
+    # -- life cycle -------------------------------------------------------------------------------
+
+    def open(self) -> Capture:
+        """Open the device and start recording (returns at once; see :meth:`wait_started`)."""
+        import sounddevice as sd
+
+        index = devices.find_device(self.device, "input")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.write(self._fd, _wav_header(self.sample_format, self.channels, self.rate, 0))
+        self._side = open(sidecar_path(self.path), "w", encoding="utf-8", buffering=1)  # noqa: SIM115
+        self._side_line({
+            "kind": "header", "device": str(self.device), "name": self.name, "rate": self.rate,
+            "channels": self.channels, "sample_format": self.sample_format,
+            "channel_names": self.channel_names,
+        })
+        try:
+            self._stream = sd.RawInputStream(
+                device=index, samplerate=self.rate, channels=self.channels, dtype=self.sample_format,
+                blocksize=self.blocksize, latency=self.latency, callback=self._on_audio,
+            )
+        except sd.PortAudioError as exc:
+            self._close_files()
+            raise LabFault(f"cannot open audio input {self.device!r}: {exc}", tag="capture-open") from exc
+        devices.track(self)
+        self._writer = threading.Thread(target=self._write_loop, name=f"capture-{self.name}", daemon=True)
+        self._writer.start()
+        self._stream.start()
+        self._emit("capture-open", device=str(self.device), path=str(self.path), channels=self.channel_names)
+        return self
+
+    def wait_started(self, timeout: float = 15.0) -> int:
+        """Block until the first anchor exists; return the lab-clock time of frame 0."""
+        if not self._first_anchor.wait(timeout):
+            raise LabFault(
+                f"capture {self.name}: no audio from {self.device!r} within {timeout:.0f} s "
+                "(virtual lab: is a player open on its sink? an idle null sink delivers nothing)",
+                tag="capture-silent",
+            )
+        return self.t0_ns
+
+    def close(self) -> None:
+        """Stop the stream, write out what is queued, patch the header, fsync."""
+        if self._stream is None:
+            return
+        stream, self._stream = self._stream, None
+        try:
+            stream.stop()
+            stream.close()
+        finally:
+            devices.untrack(self)
+            self._q.put(None)
+            if self._writer is not None:
+                self._writer.join()
+            self._side_line({"kind": "stop", "frames": self.frames})
+            self._close_files()
+            self._emit("capture-stopped", frames=self.frames, seconds=round(self.frames / self.rate, 3))
+
+    def __enter__(self) -> Capture:
+        return self.open()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- time -------------------------------------------------------------------------------------
+
+    @property
+    def t0_ns(self) -> int:
+        """Lab-clock time of frame 0."""
+        return self.time_of(0)
+
+    def time_of(self, frame: float) -> int:
+        return time_of_frame(self.anchors, self.rate, frame)
+
+    def frame_at(self, t_ns: int) -> int:
+        return frame_at_time(self.anchors, self.rate, t_ns)
+
+    def read(self) -> Recording:
+        """What is on disk so far."""
+        return read_capture(self.path)
+
+    # -- callback thread: copy and hand over, nothing else ---------------------------------------
+
+    def _on_audio(self, indata: Any, frames: int, time_info: Any, status: Any) -> None:
+        now = time.monotonic_ns()
+        self._q.put((bytes(indata), self._cb_frames, frames, time_info.currentTime,
+                     time_info.inputBufferAdcTime, now, [f for f in _STATUS_FLAGS if getattr(status, f)]))
+        self._cb_frames += frames
+
+    # -- writer thread ----------------------------------------------------------------------------
+
+    def _write_loop(self) -> None:
+        clock = devices.StreamClock()
+        adc_origins: list[float] = []  # per block: lab time of frame 0 according to the ADC time
+        cb_origins: list[float] = []  # per block: latest possible lab time of frame 0 (callback time)
+        window_start = 0
+        rejected = 0
+        unpatched = 0
+        stalled = False
+        ns_per_frame = 1e9 / self.rate
+        while True:
+            try:
+                item = self._q.get(timeout=self._stall_s)
+            except queue.Empty:
+                if self.anchors and not stalled and self._stream is not None:
+                    stalled = True
+                    self._emit("capture-stalled", frame=self.frames, after_s=self._stall_s)
+                continue
+            if item is None:
+                break
+            data, first, n, cur, adc, now, flags = item
+            if stalled:
+                stalled = False
+                self._emit("capture-resumed", frame=first)
+            os.write(self._fd, data)
+            self.frames = first + n
+            unpatched += n
+            if unpatched >= self._flush_frames:
+                self._patch_header()
+                unpatched = 0
+            clock.update(cur, now)
+            if not cb_origins:
+                window_start = first
+            cb_origins.append(now - (first + n) * ns_per_frame)
+            if 0.0 < cur - adc <= MAX_INPUT_LATENCY_S:
+                adc_origins.append(clock.to_ns(adc) - first * ns_per_frame)
+            if self.frames - window_start >= self._anchor_frames:
+                origin = _window_origin(adc_origins, len(cb_origins))
+                if origin is None and rejected >= ADC_WINDOWS_BEFORE_FALLBACK:
+                    origin, source = min(cb_origins), "callback"
+                else:
+                    source = "adc"
+                if origin is None:
+                    rejected += 1
+                else:
+                    rejected = 0
+                    self._add_anchor(window_start, origin + window_start * ns_per_frame, source)
+                adc_origins.clear()
+                cb_origins.clear()
+            if flags:
+                self.status_count += 1
+                t = self.time_of(first) if self.anchors else now
+                self._side_line({"kind": "status", "frame": first, "t_ns": t, "flags": flags})
+                self._emit("capture-status", t_ns=t, frame=first, flags=flags)
+        self._patch_header()
+
+    def _add_anchor(self, frame: int, t_ns: float, source: str) -> None:
+        self.anchors.append((frame, round(t_ns)))
+        self._side_line({"kind": "anchor", "frame": frame, "t_ns": round(t_ns), "from": source})
+        if len(self.anchors) == 1:
+            self._emit("capture-started", t_ns=self.t0_ns, device=str(self.device), path=str(self.path),
+                       clock=source)
+            self._first_anchor.set()
+
+    def _patch_header(self) -> None:
+        _, width, _ = _FORMATS[self.sample_format]
+        os.pwrite(self._fd, _wav_header(self.sample_format, self.channels, self.rate,
+                                        self.frames * self.channels * width), 0)
+
+    def _side_line(self, rec: dict[str, Any]) -> None:
+        if self._side is not None:
+            self._side.write(json.dumps(rec) + "\n")
+
+    def _close_files(self) -> None:
+        if self._fd >= 0:
+            os.fsync(self._fd)
+            os.close(self._fd)
+            self._fd = -1
+        if self._side is not None:
+            self._side.close()
+            self._side = None
+
+    def _emit(self, kind: str, **fields: Any) -> None:
+        if self.timeline is not None:
+            self.timeline.emit(SOURCE, kind, name=self.name, **fields)
+
+
+class CaptureSet:
+    """Several captures started together: ``{name: device}`` recorded to ``out_dir/<name>.wav``.
+
+    The virtual lab records each route's monitor as its own stream; a real rig may record one
+    multichannel interface (one device, several named channels) through ``channel_names``.
+    """
+
+    def __init__(self, devices_by_name: Mapping[str, str | int], out_dir: str | os.PathLike[str], *,
+                 timeline: Any = None, **options: Any) -> None:
+        self.out_dir = Path(out_dir)
+        self.captures = {
+            name: Capture(dev, self.out_dir / f"{name}.wav", timeline=timeline, name=name, **options)
+            for name, dev in devices_by_name.items()
+        }
+
+    def open(self, timeout: float = 15.0) -> CaptureSet:
+        try:
+            for cap in self.captures.values():
+                cap.open()
+            for cap in self.captures.values():
+                cap.wait_started(timeout)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def close(self) -> None:
+        for cap in self.captures.values():
+            cap.close()
+
+    def __getitem__(self, name: str) -> Capture:
+        return self.captures[name]
+
+    def __enter__(self) -> CaptureSet:
+        return self.open()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
