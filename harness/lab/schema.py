@@ -45,6 +45,34 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, coerce_numbers_to_str=True)
 
 
+class AudioPort(_Model):
+    device: str = Field(min_length=1)
+    channel: int = Field(default=0, ge=0)
+
+
+ROUTES = ("receiver", "speaker", "bt_hfp", "bt_a2dp", "wired", "airplay", "car")
+"""Output routes a capture map may name (the virtual lab records all but airplay and car)."""
+
+
+class Audio(_Model):
+    """A phone's audio rig: which input records each output route, and the mouth that plays into
+    its microphone. ``env`` is what a process needs to open these devices (the virtual lab's
+    PulseAudio server, for example)."""
+
+    capture: dict[str, AudioPort] = Field(default_factory=dict)
+    mouth: AudioPort | None = None
+    rate: int = Field(default=48000, gt=0)
+    env: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("capture")
+    @classmethod
+    def _routes(cls, v: dict[str, AudioPort]) -> dict[str, AudioPort]:
+        for route in v:
+            if route not in ROUTES:
+                raise ValueError(f"unknown route {route!r} in the capture map; routes: {', '.join(ROUTES)}")
+        return v
+
+
 class Device(_Model):
     name: str = Field(min_length=1)
     udid: str
@@ -54,6 +82,8 @@ class Device(_Model):
     phone_number: str | None = None
     apple_id: str | None = None
     wda_port: int = Field(default=8100, ge=1, le=65535)
+    audio: Audio | None = None
+    """This phone's audio rig (default: the lab's ``audio``)."""
 
     @field_validator("udid")
     @classmethod
@@ -97,19 +127,6 @@ class App(_Model):
     bundle_id: str = Field(min_length=1)
     ipa: Path | None = None
     launch_env: dict[str, str] = Field(default_factory=dict)
-
-
-class AudioPort(_Model):
-    device: str = Field(min_length=1)
-    channel: int = Field(default=0, ge=0)
-
-
-class Audio(_Model):
-    capture: dict[Literal["speaker", "receiver", "bluetooth", "wired", "airplay"], AudioPort] = Field(
-        default_factory=dict
-    )
-    mouth: AudioPort | None = None
-    rate: int = Field(default=48000, gt=0)
 
 
 class Peer(_Model):
@@ -156,6 +173,9 @@ class Lab(_Model):
             if key in (d.name, d.udid):
                 return d
         raise UsageError(f"no device {key!r} in the lab; known: {', '.join(d.name for d in self.devices)}")
+
+    def audio_for(self, device: Device) -> Audio:
+        return device.audio if device.audio is not None else self.audio
 
     def role(self, role: str) -> list[Device]:
         return [d for d in self.devices if d.role == role]

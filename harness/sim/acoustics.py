@@ -91,6 +91,23 @@ class Topology:
             "HARNESS_SIM_INPUT_DEVICE": self.microphone(phone),
         }
 
+    def add_phone(
+        self, phone: str, routes: Iterable[str] = ROUTES, channels: int = 2
+    ) -> dict[str, RouteDevices]:
+        """Create one sink per route of ``phone`` (named ``<phone>_<route>``)."""
+        check_name(phone, "phone id")
+        self.phones[phone] = {}
+        for route in routes:
+            if route not in ROUTES:
+                raise UsageError(f"unknown route {route!r} for phone {phone!r}; routes are {ROUTES}")
+            sink = self.pulse.add_sink(f"{phone}_{route}", channels=channels, description=f"{phone} {route}")
+            self.phones[phone][route] = RouteDevices.of(sink)
+        return self.phones[phone]
+
+    def add_mouth(self, channels: int = 2) -> RouteDevices:
+        self.mouth = RouteDevices.of(self.pulse.add_sink(MOUTH, channels=channels, description="lab mouth"))
+        return self.mouth
+
     def _route(self, phone: str, route: str) -> RouteDevices:
         routes = self.routes(phone)
         if route not in routes:
@@ -108,14 +125,8 @@ def build_topology(
     table = dict(phones) if isinstance(phones, Mapping) else {p: ROUTES for p in phones}
     topo = Topology(pulse)
     for phone, routes in table.items():
-        check_name(phone, "phone id")
-        topo.phones[phone] = {}
-        for route in routes:
-            if route not in ROUTES:
-                raise UsageError(f"unknown route {route!r} for phone {phone!r}; routes are {ROUTES}")
-            sink = pulse.add_sink(f"{phone}_{route}", channels=channels, description=f"{phone} {route}")
-            topo.phones[phone][route] = RouteDevices.of(sink)
-    topo.mouth = RouteDevices.of(pulse.add_sink(MOUTH, channels=channels, description="lab mouth"))
+        topo.add_phone(phone, routes, channels)
+    topo.add_mouth(channels)
     return topo
 
 

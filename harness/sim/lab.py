@@ -54,7 +54,7 @@ DEFAULT_EXTENSIONS: tuple[str, ...] = (
     "harness.sim.wda",
     "harness.sim.springboard",
     "harness.sim.avfaudio",
-    "harness.sim.voiceapp",
+    "harness.sim.scene",
 )
 _MAX_UNIX_PATH = 100  # sun_path holds 108 bytes; keep a margin
 PhoneCallback = Callable[[VirtualPhone], Awaitable[None] | None]

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from harness.lab.schema import Device, Lab
+from harness.lab.schema import App, Audio, Device, Lab
 
 # Reading the state and starting a lab subprocess live on the harness side: fixtures use them and
 # must not import harness.sim.
@@ -29,10 +29,16 @@ from harness.lab.virtual import (
 
 
 def lab_file(lab: Any) -> Lab:
-    """The lab.yaml of a running :class:`harness.sim.lab.VirtualLab`."""
+    """The lab.yaml of a running :class:`harness.sim.lab.VirtualLab`.
+
+    With the scene extension the phones carry their audio rig (route captures, the mouth, the
+    PulseAudio client env) and the lab names the voice app, as a real lab's file would.
+    """
+    scene = getattr(lab, "scene", None)
     return Lab(
         usbmuxd=lab.usbmuxd_address,
         virtual=True,
+        app=App(bundle_id=scene.app_bundle_id) if scene is not None else None,
         devices=[
             Device(
                 name=p.name,
@@ -42,6 +48,7 @@ def lab_file(lab: Any) -> Lab:
                 model=p.model,
                 phone_number=p.phone_number,
                 apple_id=p.apple_id,
+                audio=Audio.model_validate(scene.audio_map(p)) if scene is not None else None,
             )
             for p in lab.phones.values()
         ],

@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import sys
+import time
 from typing import Any
 
 from aiortc import RTCConfiguration, RTCPeerConnection
@@ -47,6 +48,20 @@ class VoiceApp:
             kv = " ".join(f"{k}={v}" for k, v in fields.items())
             send("log", message=f"HARNESS-EVENT {name} {kv}".strip())
 
+    def truth(self, event: str, **fields: Any) -> None:
+        """What the app really did, for the lab's ground truth (never seen by the harness)."""
+        send("truth", event=event, t_ns=time.monotonic_ns(), **fields)
+
+    def start_io(self, cause: str) -> None:
+        self.unit.start()
+        send("session", call="startIO")
+        self.truth("io-started", cause=cause)
+
+    def stop_io(self, cause: str) -> None:
+        self.unit.stop()
+        send("session", call="stopIO")
+        self.truth("io-stopped", cause=cause)
+
     async def start(self) -> None:
         s = self.playbook.session
         send("session", call="setCategory", category=s.category, mode=s.mode, options=list(s.options))
@@ -54,7 +69,7 @@ class VoiceApp:
         self.activate_session()
         self.mic = MicrophoneTrack(self.unit, self.env.get("HARNESS_SIM_INPUT_DEVICE") or None)
         self.player = Player(self.unit, self.env.get("HARNESS_SIM_OUTPUT_DEVICE") or None)
-        self.unit.start()
+        self.start_io("launch")
         await self.connect()
 
     def activate_session(self) -> None:
@@ -88,22 +103,23 @@ class VoiceApp:
     def run_actions(self, actions: tuple[Action, ...], cause: str) -> None:
         for action in actions:
             if action == "pause":
-                self.unit.stop()
+                self.stop_io(cause)
                 self.event("audio-paused", cause=cause)
             elif action == "activate_session":
                 self.activate_session()
             elif action == "resume":
                 self.unit.output_gain = 10 ** (self.playbook.output_gain_db_after_resume / 20)
-                self.unit.start()
+                self.start_io(cause)
                 self.event("audio-resumed", cause=cause)
             elif action == "log":
                 self.event("no-action", cause=cause)
 
     def on_message(self, msg: dict[str, Any]) -> None:
         op = msg.get("op")
-        if op == "io":  # the system stopped (or allowed) our audio I/O
-            if not msg.get("running"):
+        if op == "io":  # the system stopped our audio I/O (an interruption): only we can restart it
+            if not msg.get("running") and self.unit.running:
                 self.unit.stop()
+                self.truth("io-stopped", cause="system")
         elif op == "notification" and msg.get("name") == INTERRUPTION:
             info = msg.get("userInfo", {})
             if info.get(TYPE_KEY) == BEGAN:

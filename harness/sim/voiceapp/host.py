@@ -13,11 +13,12 @@ import os
 import signal
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 SessionCall = Callable[[str, dict[str, Any]], None]
 LogSink = Callable[[str, str], None]
+TruthSink = Callable[[str, dict[str, Any]], None]
 
 NOT_RUNNING, RUNNING_BACKGROUND_SUSPENDED, RUNNING_BACKGROUND, RUNNING_FOREGROUND = 1, 2, 3, 4
 
@@ -28,7 +29,6 @@ class AppProcess:
     proc: asyncio.subprocess.Process
     environment: dict[str, str]
     suspended: bool = False
-    pending: list[dict[str, Any]] = field(default_factory=list)
     reader: asyncio.Task[None] | None = None
 
     @property
@@ -45,7 +45,9 @@ class VoiceAppHost:
 
     ``on_session_call(bundle_id, call)`` receives the app's AVAudioSession calls (the iOS audio
     world decides what they do); ``on_log(bundle_id, message)`` its log lines (os_trace);
-    ``process_env`` is what every app process needs to reach the phone's audio devices.
+    ``on_truth(bundle_id, event)`` what the app really did, with its time (ground truth, written
+    whether or not the app logs); ``process_env`` is what every app process needs to reach the
+    phone's audio devices.
     """
 
     def __init__(
@@ -55,12 +57,16 @@ class VoiceAppHost:
         on_log: LogSink,
         process_env: dict[str, str] | None = None,
         defect: str | None = None,
+        logging: bool = True,
+        on_truth: TruthSink | None = None,
     ) -> None:
         self.bundles = bundles
         self.on_session_call = on_session_call
         self.on_log = on_log
         self.process_env = dict(process_env or {})
         self.defect = defect
+        self.logging = logging
+        self.on_truth = on_truth
         self.apps: dict[str, AppProcess] = {}
 
     # -- WDA's view: launch, terminate, state ------------------------------------------------
@@ -73,6 +79,8 @@ class VoiceAppHost:
         env["HARNESS_SIM_BUNDLE"] = bundle_id
         if self.defect:
             env["HARNESS_SIM_DEFECT"] = self.defect
+        if not self.logging:
+            env["HARNESS_APP_LOGGING"] = "0"
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "harness.sim.voiceapp", *arguments,
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env,
@@ -114,14 +122,11 @@ class VoiceAppHost:
     # -- the system's view: notifications, I/O, suspension -----------------------------------
 
     def post(self, bundle_id: str, message: dict[str, Any]) -> None:
-        """Deliver a message; a suspended app gets it when it runs again (iOS delays them)."""
+        """Deliver a message. A stopped (suspended) process reads it from its pipe once continued,
+        so delivery is late exactly as long as the suspension lasts."""
         app = self.apps.get(bundle_id)
-        if not app or not app.alive:
-            return
-        if app.suspended:
-            app.pending.append(message)
-            return
-        self._write(app, message)
+        if app and app.alive:
+            self._write(app, message)
 
     def notify(self, bundle_id: str, name: str, user_info: dict[str, Any] | None = None) -> None:
         self.post(bundle_id, {"op": "notification", "name": name, "userInfo": user_info or {}})
@@ -140,9 +145,6 @@ class VoiceAppHost:
         if app and app.alive and app.suspended:
             app.proc.send_signal(signal.SIGCONT)
             app.suspended = False
-            pending, app.pending = app.pending, []
-            for message in pending:
-                self._write(app, message)
 
     async def close(self) -> None:
         for bundle_id in list(self.apps):
@@ -167,3 +169,5 @@ class VoiceAppHost:
                 self.on_log(app.bundle_id, str(msg.get("message", "")))
             elif msg.get("op") == "session":
                 self.on_session_call(app.bundle_id, msg)
+            elif msg.get("op") == "truth" and self.on_truth is not None:
+                self.on_truth(app.bundle_id, msg)

@@ -1,0 +1,1 @@
+"""Scenario-catalog settings. The fixtures come from the harness plugin (``fixtures.plugin``)."""
