@@ -68,7 +68,13 @@ class VoiceApp:
         self.event("session-configured", category=s.category, mode=s.mode, options=",".join(s.options))
         self.activate_session()
         self.mic = MicrophoneTrack(self.unit, self.env.get("HARNESS_SIM_INPUT_DEVICE") or None)
-        self.player = Player(self.unit, self.env.get("HARNESS_SIM_OUTPUT_DEVICE") or None)
+        loop = asyncio.get_running_loop()
+
+        def on_edge(playing: bool, t_ns: int) -> None:  # audio thread: hand over to the loop
+            loop.call_soon_threadsafe(
+                lambda: send("truth", event="output-started" if playing else "output-stopped", t_ns=t_ns))
+
+        self.player = Player(self.unit, self.env.get("HARNESS_SIM_OUTPUT_DEVICE") or None, on_edge)
         self.start_io("launch")
         await self.connect()
 

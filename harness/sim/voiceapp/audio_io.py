@@ -12,6 +12,8 @@ import fractions
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
+from typing import Any
 
 import av
 import numpy as np
@@ -105,12 +107,19 @@ class MicrophoneTrack(MediaStreamTrack):
 
 
 class Player:
-    """The downlink: decoded frames of the remote track played on the phone's output device."""
+    """The downlink: decoded frames of the remote track played on the phone's output device.
 
-    def __init__(self, unit: AudioUnit, device: str | int | None) -> None:
+    ``on_edge(playing, t_ns)`` reports when the output really starts or stops carrying audio: the
+    lab-clock time the first block after the switch reaches the device (ground truth).
+    """
+
+    def __init__(self, unit: AudioUnit, device: str | int | None,
+                 on_edge: Callable[[bool, int], None] | None = None) -> None:
         import sounddevice as sd
 
         self._unit = unit
+        self._on_edge = on_edge
+        self._was_running = False
         self._buf: deque[np.ndarray] = deque()
         self._lock = threading.Lock()
         self._pending = np.zeros((0, 2), dtype=np.float32)
@@ -129,9 +138,15 @@ class Player:
             while sum(len(b) for b in self._buf) > RATE // 2:  # keep at most 0.5 s queued
                 self._buf.popleft()
 
-    def _on_audio(self, outdata: np.ndarray, frames: int, time_info: object, status: object) -> None:
+    def _on_audio(self, outdata: np.ndarray, frames: int, time_info: Any, status: object) -> None:
+        running = self._unit.running
+        if running != self._was_running:
+            self._was_running = running
+            if self._on_edge is not None:
+                ahead = max(0.0, time_info.outputBufferDacTime - time_info.currentTime)
+                self._on_edge(running, time.monotonic_ns() + int(ahead * 1e9))
         with self._lock:
-            if not self._unit.running:
+            if not running:
                 self._buf.clear()
                 self._pending = self._pending[:0]
                 outdata.fill(0)
