@@ -63,7 +63,7 @@ def test_good_file_loads_and_round_trips(tmp_path):
         (("apple_id: dut@example.com", "apple_id: dut"), "devices[0].apple_id: 'dut' is not an Apple ID"),
         (("peer:", "pear:"), "pear: unknown key (check its spelling)"),
         (("bind: 0.0.0.0:8443", "bind: 8443"), "peer.bind: '8443' is not HOST:PORT"),
-        (("speaker:", "loudspeaker:"), "audio.capture.loudspeaker: must be 'speaker', 'receiver'"),
+        (("speaker:", "loudspeaker:"), "audio.capture: unknown route 'loudspeaker' in the capture map"),
         (("name: iPhone B", "name: iPhone A"), "two devices have name 'iPhone A'"),
         (
             ("role: caller", "role: dut\n    wda_port: 70000"),

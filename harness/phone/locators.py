@@ -1,0 +1,195 @@
+"""Where each recipe looks, in order: identifiers differ across iOS versions and are partly unverified.
+
+A locator is one way to find the thing a recipe acts on (a facebook-wda selector, or an alert
+button) plus the gesture that acts on it. Locators known to belong to a range of iOS versions
+are tried first on those versions; the others follow, so a renamed identifier still falls back.
+``harness phone dump`` on real phones is how "unverified" entries get replaced by observed ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+UNVERIFIED = "unverified"
+HELPER = "public XCUITest CallKit helper quoted in reference/wda.md §6 (one data point)"
+PROMPT = "tel:/facetime-audio: prompt since iOS 10.3 (reference/wda.md §6); button labels unverified"
+
+TAP, SLIDE, POWER_TWICE = "tap", "slide", "power-twice"
+SPRINGBOARD, IN_CALL_SERVICE = "com.apple.springboard", "com.apple.InCallService"
+
+
+@dataclass(frozen=True)
+class Locator:
+    """``selector`` is facebook-wda ``Selector`` keywords; ``alert_button`` a label for ``alert.click``."""
+
+    label: str
+    selector: Mapping[str, Any] = field(default_factory=dict)
+    alert_button: str | None = None
+    gesture: str = TAP
+    ios: tuple[int, int] = (0, 999)
+    source: str = UNVERIFIED
+    app: str | None = None
+    """Search this app (WDA's ``defaultActiveApplication``) instead of the auto-detected active app:
+    system overlays that do not cover WDA's detection point (Siri, a banner) are otherwise invisible."""
+
+    def applies_to(self, ios_major: int) -> bool:
+        return self.ios[0] <= ios_major <= self.ios[1]
+
+
+def ordered(locators: tuple[Locator, ...], ios_major: int) -> list[Locator]:
+    """The locators for this version first (in table order), then the rest (in table order)."""
+    first = [loc for loc in locators if loc.applies_to(ios_major)]
+    return first + [loc for loc in locators if not loc.applies_to(ios_major)]
+
+
+def _button(label_op: str, text: str) -> dict[str, str]:
+    return {"predicate": f"type == 'XCUIElementTypeButton' AND label {label_op} '{text}'"}
+
+
+ANSWER_CALL: tuple[Locator, ...] = (
+    Locator("InCallService id=acceptCall", {"id": "acceptCall"}, ios=(18, 999), source=HELPER),
+    Locator(
+        "SpringBoard button name=Accept",
+        {"name": "Accept", "className": "Button"},
+        ios=(0, 17),
+        source=HELPER,
+    ),
+    Locator("button label BEGINSWITH Accept", _button("BEGINSWITH", "Accept")),
+    Locator("slider 'slide to answer' (locked)", {"predicate": "label == 'slide to answer'"}, gesture=SLIDE),
+    Locator("InCallService (forced) id=acceptCall", {"id": "acceptCall"}, app=IN_CALL_SERVICE, source=HELPER),
+    Locator(
+        "SpringBoard (forced) name=Accept",
+        {"name": "Accept", "className": "Button"},
+        app=SPRINGBOARD,
+        source=HELPER,
+    ),
+)
+
+DECLINE_CALL: tuple[Locator, ...] = (
+    Locator("InCallService id=rejectCall", {"id": "rejectCall"}, ios=(18, 999), source=HELPER),
+    Locator(
+        "SpringBoard button name=Decline",
+        {"name": "Decline", "className": "Button"},
+        ios=(0, 17),
+        source=HELPER,
+    ),
+    Locator("button label BEGINSWITH Decline", _button("BEGINSWITH", "Decline")),
+    Locator("InCallService (forced) id=rejectCall", {"id": "rejectCall"}, app=IN_CALL_SERVICE, source=HELPER),
+    Locator(
+        "SpringBoard (forced) name=Decline",
+        {"name": "Decline", "className": "Button"},
+        app=SPRINGBOARD,
+        source=HELPER,
+    ),
+    Locator(
+        "side button twice (locked: no Decline button)",
+        {"predicate": "label == 'slide to answer'"},
+        gesture=POWER_TWICE,
+    ),
+)
+
+END_CALL: tuple[Locator, ...] = (
+    Locator("button name='End call'", {"name": "End call", "className": "Button"}),
+    Locator(
+        "button label CONTAINS[c] 'end call'",
+        {"predicate": "type == 'XCUIElementTypeButton' AND label CONTAINS[c] 'end call'"},
+    ),
+    Locator("id=endCall", {"id": "endCall"}),
+)
+
+CONFIRM_DIAL: tuple[Locator, ...] = (
+    Locator("alert button Call", alert_button="Call", source=PROMPT),
+    Locator("alert button FaceTime Audio", alert_button="FaceTime Audio", source=PROMPT),
+    Locator("button name=Call", {"name": "Call", "className": "Button"}, source=PROMPT),
+)
+
+IN_CALL: tuple[Locator, ...] = END_CALL
+"""The in-call screen is up when its End button is."""
+
+CONTROL_CENTER_SRC = "ControlCenterView: appium-xcuitest-driver test, iOS 11-12 era (reference/wda.md §6)"
+
+SIRI_SHOWN: tuple[Locator, ...] = (
+    Locator("SpringBoard Siri overlay name=Siri", {"name": "Siri"}, app=SPRINGBOARD),
+    Locator("Siri overlay name=Siri (auto-detected app)", {"name": "Siri"}),
+    Locator(
+        "SpringBoard label CONTAINS[c] 'siri'", {"predicate": "label CONTAINS[c] 'siri'"}, app=SPRINGBOARD
+    ),
+)
+
+CONTROL_CENTER: tuple[Locator, ...] = (
+    Locator("id=ControlCenterView", {"id": "ControlCenterView"}, source=CONTROL_CENTER_SRC),
+    Locator("Bluetooth module visible", {"name": "Bluetooth", "className": "Button"}),
+)
+
+CC_ROUTE_PICKER: tuple[Locator, ...] = (
+    Locator("button name=AirPlay", {"name": "AirPlay", "className": "Button"}),
+    Locator("button label CONTAINS[c] 'airplay'", _button("CONTAINS[c]", "airplay")),
+)
+
+CC_BLUETOOTH: tuple[Locator, ...] = (
+    Locator("button name=Bluetooth", {"name": "Bluetooth", "className": "Button"}),
+    Locator("button label CONTAINS[c] 'bluetooth'", _button("CONTAINS[c]", "bluetooth")),
+)
+
+
+def route_row(name: str) -> tuple[Locator, ...]:
+    """A row of the route picker by the route's name (e.g. "Speaker", an accessory's name)."""
+    quoted = name.replace("'", "\\'")
+    return (
+        Locator(f"button name={name!r}", {"name": name, "className": "Button"}),
+        Locator(f"button label BEGINSWITH {name!r}", _button("BEGINSWITH", quoted)),
+    )
+
+
+ALLOW_BUTTONS: tuple[str, ...] = ("Allow", "OK", "Allow While Using App", "Allow Once")
+"""Labels of a permission prompt's accepting button (unverified per version; the first present wins)."""
+
+TIMER_STOP: tuple[Locator, ...] = (
+    Locator("alert button Stop", alert_button="Stop"),
+    Locator("SpringBoard button name=Stop", {"name": "Stop", "className": "Button"}, app=SPRINGBOARD),
+)
+
+SETTINGS_BUNDLE = "com.apple.Preferences"
+
+SETTINGS_BLUETOOTH: tuple[Locator, ...] = (
+    Locator("Settings cell id=com.apple.settings.bluetooth", {"id": "com.apple.settings.bluetooth"}),
+    Locator(
+        "Settings cell label=Bluetooth",
+        {"predicate": "type == 'XCUIElementTypeCell' AND label == 'Bluetooth'"},
+    ),
+)
+
+
+def bluetooth_row(name: str) -> tuple[Locator, ...]:
+    """A device row of Settings > Bluetooth by the accessory's name."""
+    quoted = name.replace("'", "\\'")
+    return (
+        Locator(f"cell name={name!r}", {"name": name, "className": "Cell"}),
+        Locator(
+            f"cell label BEGINSWITH {name!r}",
+            {"predicate": f"type == 'XCUIElementTypeCell' AND label BEGINSWITH '{quoted}'"},
+        ),
+    )
+
+
+MUSIC_BUNDLE = "com.apple.Music"
+
+SETTINGS_DEVELOPER: tuple[Locator, ...] = (
+    Locator("Settings cell id=com.apple.settings.developer", {"id": "com.apple.settings.developer"}),
+    Locator(
+        "Settings cell label=Developer",
+        {"predicate": "type == 'XCUIElementTypeCell' AND label == 'Developer'"},
+    ),
+)
+
+RESET_MEDIA_SERVICES: tuple[Locator, ...] = (
+    Locator("button name='Reset Media Services'", {"name": "Reset Media Services"}),
+    Locator("label CONTAINS[c] 'reset media'", {"predicate": "label CONTAINS[c] 'reset media'"}),
+)
+
+MUSIC_PLAY: tuple[Locator, ...] = (
+    Locator("Music button name=Play", {"name": "Play", "className": "Button"}),
+    Locator("Music button label CONTAINS[c] 'play'", _button("CONTAINS[c]", "play")),
+)

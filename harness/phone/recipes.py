@@ -1,0 +1,510 @@
+"""The phone as the harness drives it: app launch and SpringBoard recipes over WDA.
+
+Each recipe tries its locators in order (:mod:`harness.phone.locators`), records on the timeline
+which one matched (source ``phone``, kind ``recipe``), and on a miss saves the screenshot and the
+page source and fails as a lab fault tagged ``recipe-miss``: the phone did not show what the
+recipe expected, which is the lab's problem (or an identifier to update), never the app's.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import wda
+
+from harness import ios
+from harness.errors import LabFault, UsageError
+from harness.phone import locators as L
+from harness.phone.locators import Locator
+from harness.phone.wda_client import WDA_ERROR, WdaConnection
+from harness.timeline import Timeline
+
+RECIPE_MISS = "recipe-miss"
+APP_LAUNCH = "app-launch"
+POLL_S = 0.25
+FOREGROUND = 4
+
+
+@dataclass(frozen=True)
+class Match:
+    recipe: str
+    locator: Locator
+    index: int
+    element: Any = None
+
+
+class Phone:
+    """One phone's UI, through its WDA at ``url`` (``http://...`` or ``http+usbmux://UDID:8100``).
+
+    ``ios_version`` defaults to what WDA's ``/status`` reports. Screenshots and sources of failed
+    recipes go to ``artifacts`` (default: the current directory).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        name: str = "",
+        ios_version: str | None = None,
+        timeline: Timeline | None = None,
+        artifacts: str | Path | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.name = name or url
+        self.wda = WdaConnection(url, name=self.name, timeout=timeout)
+        self.timeline = timeline
+        self.artifacts = Path(artifacts) if artifacts is not None else Path.cwd()
+        self._ios_version = ios_version
+        self._misses = 0
+        self._active_app: tuple[str, str] | None = None
+
+    # -- identity --------------------------------------------------------------------------------
+
+    @property
+    def ios_version(self) -> str:
+        if self._ios_version is None:
+            status = self.wda.wait_ready()
+            self._ios_version = str((status.get("os") or {}).get("version") or "0")
+        return self._ios_version
+
+    @property
+    def ios_major(self) -> int:
+        return ios.major(self.ios_version)
+
+    def _emit(self, kind: str, **fields: Any) -> None:
+        if self.timeline is not None:
+            self.timeline.emit("phone", kind, phone=self.name, **fields)
+
+    # -- apps ------------------------------------------------------------------------------------
+
+    def launch_app(
+        self,
+        bundle_id: str,
+        env: dict[str, str] | None = None,
+        arguments: list[str] | None = None,
+        *,
+        relaunch: bool = True,
+        timeout: float = 30.0,
+    ) -> None:
+        """Launch ``bundle_id`` with ``env`` and bring it to the front.
+
+        WDA only activates an app that already runs and drops the new environment, so with
+        ``relaunch`` (the default) a running app is terminated first.
+        """
+        if not bundle_id:
+            raise UsageError("launch_app needs a bundle id (the app's CFBundleIdentifier)")
+        env = {str(k): str(v) for k, v in (env or {}).items()}
+        c = self.wda.client
+        self.wda.session_id()
+        if relaunch and self.wda.call("app state", c.app_state, bundle_id).value > 1:
+            self.wda.call("terminate", c.app_terminate, bundle_id)
+        try:
+            self.wda.call("launch", c.app_launch, bundle_id, list(arguments or []), env)
+        except wda.WDAError as exc:
+            raise LabFault(f"{self.name}: WDA could not launch {bundle_id}: {exc}", tag=APP_LAUNCH) from exc
+        end = time.monotonic() + timeout
+        while (state := self.wda.call("app state", c.app_state, bundle_id).value) != FOREGROUND:
+            if time.monotonic() > end:
+                raise LabFault(
+                    f"{self.name}: {bundle_id} not in the foreground {timeout:.0f} s after launch "
+                    f"(state {state})",
+                    tag=APP_LAUNCH,
+                )
+            time.sleep(POLL_S)
+        self._emit("app-launched", bundle_id=bundle_id, env_keys=sorted(env))
+
+    def terminate_app(self, bundle_id: str) -> bool:
+        return bool(self.wda.call("terminate", self.wda.client.app_terminate, bundle_id).value)
+
+    def app_state(self, bundle_id: str) -> int:
+        return int(self.wda.call("app state", self.wda.client.app_state, bundle_id).value)
+
+    def foreground_app(self) -> str:
+        return str(self.wda.call("active app", self.wda.client.app_current).get("bundleId", ""))
+
+    # -- calls -----------------------------------------------------------------------------------
+
+    def dial(self, uri: str, *, timeout: float = 20.0) -> Match:
+        """Call ``uri`` (``tel:+1555...`` or ``facetime-audio:ADDRESS``), confirming "Call ...?"."""
+        if not re.match(r"^(tel|facetime-audio|facetime):[^\s]+$", uri or ""):
+            raise UsageError(
+                f"dial: {uri!r} is not a call URL; use tel:+15551234567 or facetime-audio:user@example.com"
+            )
+        self.wda.session_id()
+        try:
+            self.wda.call("open url", self.wda.client.open_url, uri)
+        except wda.WDAError as exc:
+            raise LabFault(f"{self.name}: WDA could not open {uri}: {exc}", tag=WDA_ERROR) from exc
+        match = self._run("dial", L.CONFIRM_DIAL, timeout)
+        self._wait_for("dial", L.IN_CALL, timeout)
+        return match
+
+    def answer_call(self, *, timeout: float = 30.0) -> Match:
+        """Answer the ringing call (banner, full screen, or the slider on a locked phone)."""
+        return self._run("answer_call", L.ANSWER_CALL, timeout, confirm_gone=True)
+
+    def decline_call(self, *, timeout: float = 30.0) -> Match:
+        return self._run("decline_call", L.DECLINE_CALL, timeout, confirm_gone=True)
+
+    def end_call(self, *, timeout: float = 15.0) -> Match:
+        return self._run("end_call", L.END_CALL, timeout, confirm_gone=True)
+
+    def accept_permission_prompts(self, *, timeout: float = 5.0, limit: int = 5) -> list[str]:
+        """Accept the app's first-run prompts (microphone, local network) until none shows for ``timeout``.
+
+        Returns the prompts' texts, in order. Uses WDA's alert API (SpringBoard Alert elements).
+        """
+        c = self.wda.client
+        self.wda.session_id()
+        accepted: list[str] = []
+        while len(accepted) < limit:
+            end = time.monotonic() + timeout
+            while True:
+                try:
+                    text = self.wda.call("alert text", lambda: c.alert.text)
+                    buttons = self.wda.call("alert buttons", c.alert.buttons)
+                    break
+                except wda.WDARequestError:
+                    if time.monotonic() >= end:
+                        return accepted
+                    time.sleep(POLL_S)
+            button = next((b for b in L.ALLOW_BUTTONS if b in buttons), None)
+            if button is None:
+                self._miss(
+                    f"accept_permission_prompts ({text!r}: buttons {buttons})",
+                    [Locator(f"alert button {b}", alert_button=b) for b in L.ALLOW_BUTTONS],
+                    timeout,
+                )
+            self.wda.call(f"alert click {button}", c.alert.click, button)
+            accepted.append(str(text))
+            self._emit(
+                "recipe",
+                recipe="accept_permission_prompts",
+                locator=f"alert button {button}",
+                index=L.ALLOW_BUTTONS.index(str(button)),
+                fallback=button != L.ALLOW_BUTTONS[0],
+                provenance=L.UNVERIFIED,
+                retaps=0,
+                ios=self.ios_version,
+                prompt=text,
+            )
+        return accepted
+
+    def start_timer(self, seconds: int, *, timeout: float = 10.0) -> Match:
+        """A Clock timer, set through Siri ("set a timer for N seconds"): no picker wheels to drive."""
+        if seconds <= 0:
+            raise UsageError(f"start_timer needs a positive number of seconds (got {seconds})")
+        return self.siri(f"set a timer for {int(seconds)} seconds", timeout=timeout)
+
+    def stop_timer(self, *, timeout: float = 30.0) -> Match:
+        """Stop the timer's alarm when it goes off (waits up to ``timeout`` for it)."""
+        return self._run("stop_timer", L.TIMER_STOP, timeout)
+
+    # -- Siri and Control Center ------------------------------------------------------------------
+
+    def siri(self, text: str, *, timeout: float = 10.0) -> Match:
+        """Ask Siri ``text`` (injected as recognised speech: the microphone path is not used)."""
+        if not text:
+            raise UsageError("siri needs the text to say, e.g. siri('what time is it')")
+        self.wda.session_id()
+        try:
+            self.wda.call("siri", self.wda.client.siri_activate, text)
+        except wda.WDAError as exc:
+            raise LabFault(
+                f"{self.name}: Siri is not available through WDA: {exc} (enable Siri on the phone)",
+                tag="siri-unavailable",
+            ) from exc
+        return self._wait("siri", L.SIRI_SHOWN, timeout)
+
+    def open_control_center(self, *, timeout: float = 10.0) -> Match:
+        """Swipe down from the top-right corner (Face ID iPhones), then wait for Control Center."""
+        self.wda.session_id()
+        c = self.wda.client
+        w, h = self.wda.call("window size", c.window_size)
+        self.wda.call("swipe", c.swipe, int(w * 0.95), 2, int(w * 0.95), int(h * 0.5), 0.1)
+        return self._wait("open_control_center", L.CONTROL_CENTER, timeout)
+
+    def close_control_center(self) -> None:
+        """Swipe up (not Home: Home would send the app under test to the background)."""
+        c = self.wda.client
+        w, h = self.wda.call("window size", c.window_size)
+        self.wda.call("swipe", c.swipe, w // 2, int(h * 0.95), w // 2, int(h * 0.2), 0.1)
+        self._emit("control-center-closed")
+
+    def pick_route(self, name: str, *, timeout: float = 10.0) -> Match:
+        """Control Center > route picker > ``name``; Control Center is closed afterwards."""
+        self.open_control_center(timeout=timeout)
+        self._run("open_route_picker", L.CC_ROUTE_PICKER, timeout)
+        match = self._run(f"pick_route {name}", L.route_row(name), timeout)
+        self.close_control_center()
+        return match
+
+    def set_bluetooth(self, on: bool, *, timeout: float = 10.0) -> bool:
+        """Control Center's Bluetooth toggle to ``on``; returns whether it had to change."""
+        self.open_control_center(timeout=timeout)
+        locs = L.ordered(L.CC_BLUETOOTH, self.ios_major)
+        hit = self._find(locs, timeout)
+        if hit is None:
+            self._miss("set_bluetooth", locs, timeout)
+        n, loc, element = hit  # type: ignore[misc]
+        value = self.wda.call("bluetooth value", lambda: element.value)
+        changed = (str(value) == "1") != on
+        if changed:
+            self._act(loc, element)
+        self._emit(
+            "recipe",
+            recipe="set_bluetooth",
+            locator=loc.label,
+            index=n,
+            fallback=n > 0,
+            provenance=loc.source,
+            retaps=0,
+            ios=self.ios_version,
+            on=on,
+            changed=changed,
+        )
+        self.close_control_center()
+        return changed
+
+    def connect_bluetooth(self, name: str, *, timeout: float = 20.0) -> Match:
+        """Settings > Bluetooth > ``name``, wait until its row says Connected, then back to the app
+        that was in front (Settings takes the foreground meanwhile, as on a phone)."""
+        before = self.foreground_app()
+        self.launch_app(L.SETTINGS_BUNDLE, {}, timeout=timeout)
+        self._run("open Settings > Bluetooth", L.SETTINGS_BLUETOOTH, timeout)
+        match = self._run(f"connect_bluetooth {name}", L.bluetooth_row(name), timeout)
+        end = time.monotonic() + timeout
+        while True:
+            hit = self._find(L.ordered(L.bluetooth_row(name), self.ios_major), 1.0)
+            value = self.wda.call("row value", getattr, hit[2], "value") if hit else None
+            if value == "Connected":
+                break
+            if time.monotonic() > end:
+                stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{self.name}-connect_bluetooth")
+                png, xml = self.save_evidence(stem)
+                raise LabFault(
+                    f"{self.name}: {name} did not connect within {timeout:.0f} s (row says {value!r}); "
+                    f"screenshot {png}, source {xml}",
+                    tag="bluetooth-connect",
+                )
+            time.sleep(POLL_S)
+        self._back_to(before)
+        return match
+
+    def reset_media_services(self, *, timeout: float = 20.0) -> Match:
+        """Settings > Developer > Reset Media Services, then back to the app that was in front."""
+        before = self.foreground_app()
+        self.launch_app(L.SETTINGS_BUNDLE, {}, timeout=timeout)
+        self._run("open Settings > Developer", L.SETTINGS_DEVELOPER, timeout)
+        match = self._run("reset_media_services", L.RESET_MEDIA_SERVICES, timeout)
+        self._back_to(before)
+        return match
+
+    def play_other_audio(self, *, timeout: float = 20.0) -> Match:
+        """Start playback in Music (other audio), then back to the app that was in front."""
+        before = self.foreground_app()
+        self.launch_app(L.MUSIC_BUNDLE, {}, relaunch=False, timeout=timeout)
+        match = self._run("play_other_audio", L.MUSIC_PLAY, timeout)
+        self._back_to(before)
+        return match
+
+    def _back_to(self, bundle_id: str) -> None:
+        if bundle_id and bundle_id not in ("com.apple.springboard", L.SETTINGS_BUNDLE, L.MUSIC_BUNDLE):
+            self.wda.call("activate", self.wda.client.app_activate, bundle_id)
+
+    # -- buttons ---------------------------------------------------------------------------------
+
+    def home(self) -> None:
+        self.wda.call("home", self.wda.client.home)
+        self._emit("button", button="home")
+
+    def lock(self) -> None:
+        # Adopt or create the session first: facebook-wda's session() unlocks a locked phone.
+        self.wda.session_id()
+        self.wda.call("lock", self.wda.client.lock)
+        self._emit("button", button="lock")
+
+    def unlock(self) -> None:
+        self.wda.call("unlock", self.wda.client.unlock)
+        self._emit("button", button="unlock")
+
+    def locked(self) -> bool:
+        return bool(self.wda.call("locked", self.wda.client.locked))
+
+    def press(self, button: str) -> None:
+        """``home``, ``volumeUp``, ``volumeDown`` (pressButton) or ``power`` (an IOHID press)."""
+        c = self.wda.client
+        self.wda.session_id()
+        if button == "power":
+            self.wda.call("power", c.press_duration, "power", 0.05)
+        elif button in ("home", "volumeUp", "volumeDown"):
+            self.wda.call(f"press {button}", c.press, button)
+        else:
+            raise UsageError(f"press: unknown button {button!r}; use home, volumeUp, volumeDown or power")
+        self._emit("button", button=button)
+
+    # -- evidence --------------------------------------------------------------------------------
+
+    def screenshot(self) -> bytes:
+        value = self.wda.call("screenshot", self.wda.client.http.get, "screenshot").value
+        return base64.b64decode(value)
+
+    def source(self) -> str:
+        return str(self.wda.call("source", self.wda.client.source))
+
+    def save_evidence(self, stem: str) -> tuple[Path, Path]:
+        """Screenshot (PNG) and page source (XML) as ``<artifacts>/<stem>.png/.xml``."""
+        self.artifacts.mkdir(parents=True, exist_ok=True)
+        png, xml = self.artifacts / f"{stem}.png", self.artifacts / f"{stem}.xml"
+        try:
+            png.write_bytes(self.screenshot())
+        except (LabFault, wda.WDAError) as exc:
+            png = png.with_suffix(".png.txt")
+            png.write_text(f"screenshot failed: {exc}\n")
+        try:
+            xml.write_text(self.source())
+        except (LabFault, wda.WDAError) as exc:
+            xml = xml.with_suffix(".xml.txt")
+            xml.write_text(f"source failed: {exc}\n")
+        return png, xml
+
+    # -- the recipe engine -----------------------------------------------------------------------
+
+    def _use_app(self, app: str | None) -> None:
+        """Point WDA's finds at ``app`` (None: auto-detection); only sent when it changes."""
+        c = self.wda.client
+        want = app or "auto"
+        key = (self.wda.call("session", lambda: c.session_id), want)
+        if self._active_app != key and not (self._active_app is None and want == "auto"):
+            self.wda.call("settings", c.appium_settings, {"defaultActiveApplication": want})
+        self._active_app = key
+
+    def _present(self, loc: Locator) -> Any:
+        """The element (or alert button label) ``loc`` finds now, or None."""
+        c = self.wda.client
+        self._use_app(loc.app)
+        if loc.alert_button is not None:
+            try:
+                buttons = self.wda.call("alert buttons", c.alert.buttons)
+            except wda.WDARequestError:
+                return None  # no such alert
+            return loc.alert_button if loc.alert_button in buttons else None
+        ids = self.wda.call(f"find {loc.label}", c(**loc.selector).find_element_ids)
+        return wda.Element(c, ids[0]) if ids else None
+
+    def _find(self, locs: list[Locator], timeout: float) -> tuple[int, Locator, Any] | None:
+        end = time.monotonic() + timeout
+        while True:
+            for n, loc in enumerate(locs):
+                found = self._present(loc)
+                if found is not None:
+                    return n, loc, found
+            if time.monotonic() >= end:
+                self._use_app(None)
+                return None
+            time.sleep(POLL_S)
+
+    def _act(self, loc: Locator, found: Any) -> None:
+        c = self.wda.client
+        if loc.alert_button is not None:
+            self.wda.call(f"alert click {found}", c.alert.click, found)
+            return
+        if loc.gesture == L.POWER_TWICE:
+            for _ in range(2):
+                self.wda.call("power", c.press_duration, "power", 0.05)
+            return
+        rect = self.wda.call("rect", lambda: found.bounds)
+        if loc.gesture == L.SLIDE:
+            y = rect.y + rect.height // 2
+            self.wda.call("slide", c.swipe, rect.x + 5, y, rect.x + rect.width - 5, y, 0.1)
+        else:
+            self.wda.call("tap", c.tap, rect.x + rect.width // 2, rect.y + rect.height // 2)
+
+    def _run(
+        self, recipe: str, table: tuple[Locator, ...], timeout: float, *, confirm_gone: bool = False
+    ) -> Match:
+        locs = L.ordered(table, self.ios_major)
+        self.wda.session_id()
+        hit = self._find(locs, timeout)
+        if hit is None:
+            self._miss(recipe, locs, timeout)
+        n, loc, found = hit  # type: ignore[misc]
+        try:
+            self._act(loc, found)
+        except wda.WDAStaleElementReferenceError:
+            hit = self._find(locs, 2.0)  # the screen changed between find and tap: look once more
+            if hit is None:
+                self._miss(recipe, locs, timeout)
+            n, loc, found = hit  # type: ignore[misc]
+            self._act(loc, found)
+        retaps = 0
+        if confirm_gone and loc.alert_button is None and loc.gesture != L.POWER_TWICE:
+            # "double CallKit window": the public helper taps again when the button is still there.
+            time.sleep(POLL_S)
+            again = self._present(loc)
+            if again is not None:
+                retaps = 1
+                self._act(loc, again)
+        self._emit(
+            "recipe",
+            recipe=recipe,
+            locator=loc.label,
+            index=n,
+            fallback=n > 0,
+            provenance=loc.source,
+            retaps=retaps,
+            ios=self.ios_version,
+        )
+        self._use_app(None)
+        return Match(recipe, loc, n, found)
+
+    def _wait_for(self, recipe: str, table: tuple[Locator, ...], timeout: float) -> None:
+        locs = L.ordered(table, self.ios_major)
+        if self._find(locs, timeout) is None:
+            self._miss(f"{recipe} (waiting for the in-call screen)", locs, timeout)
+
+    def _wait(self, recipe: str, table: tuple[Locator, ...], timeout: float) -> Match:
+        """A recipe whose locators only confirm a screen (nothing to tap); records which one matched."""
+        locs = L.ordered(table, self.ios_major)
+        hit = self._find(locs, timeout)
+        if hit is None:
+            self._miss(recipe, locs, timeout)
+        n, loc, found = hit  # type: ignore[misc]
+        self._emit(
+            "recipe",
+            recipe=recipe,
+            locator=loc.label,
+            index=n,
+            fallback=n > 0,
+            provenance=loc.source,
+            retaps=0,
+            ios=self.ios_version,
+        )
+        self._use_app(None)
+        return Match(recipe, loc, n, found)
+
+    def _miss(self, recipe: str, locs: list[Locator], timeout: float) -> None:
+        self._misses += 1
+        stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{self.name}-{recipe}-{self._misses}")
+        png, xml = self.save_evidence(stem)
+        tried = "; ".join(loc.label for loc in locs)
+        self._emit(
+            "recipe-miss",
+            recipe=recipe,
+            tried=[loc.label for loc in locs],
+            screenshot=str(png),
+            page_source=str(xml),
+            ios=self.ios_version,
+        )
+        fault = LabFault(
+            f"{self.name} (iOS {self.ios_version}): {recipe} found none of its locators within "
+            f"{timeout:.0f} s (tried: {tried}); screenshot {png}, source {xml}",
+            tag=RECIPE_MISS,
+        )
+        fault.artifacts = [png, xml]  # type: ignore[attr-defined]
+        raise fault

@@ -1,0 +1,125 @@
+"""facebook-wda, wrapped once: one base client per phone, one session, a deadline on every call.
+
+The gaps this file closes (reference/wda.md §1.2, §1.4, §6):
+
+* **No timeout over usbmux.** ``http+usbmux://`` sockets never get ``conn.timeout``, so a hung WDA
+  hangs the test forever. Every call here runs in a watchdog thread with a deadline; a call that
+  outlives it is a lab fault (``wda-timeout``). The stuck thread is left behind (it cannot be
+  killed) and facebook-wda's per-host lock then blocks the next calls too, which time out as well:
+  the phone is unusable either way, and the verdict says so.
+* **Session recovery.** Clients returned by ``Client.session(bundle)`` share the parent's error
+  callbacks, so on ``invalid session id`` they loop to ``RuntimeError("call depth exceed 10")``.
+  Only the base client (``wda.Client(url)``) recovers: on that error it forgets its id and adopts
+  whatever session ``/status`` reports (or creates one). So the harness only ever uses the base
+  client, never holds a child, and launches apps with ``app_launch`` inside the adopted session.
+* **USBClient never fails when WDA is down.** Readiness is checked with ``/status`` here.
+* Transport errors (``wda.usbmux.exceptions.HTTPError``) are not ``WDAError`` subclasses; they
+  become ``LabFault("wda-down")`` here.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import wda
+from wda.usbmux.exceptions import HTTPError as WdaTransportError
+
+from harness.errors import LabFault
+
+T = TypeVar("T")
+
+WDA_DOWN = "wda-down"
+WDA_TIMEOUT = "wda-timeout"
+WDA_ERROR = "wda-error"
+
+FIX_WDA = (
+    "check that WebDriverAgent runs on the phone (`curl <url>/status`); restart the runner "
+    "(xcodebuild test-without-building) and keep the phone unlocked"
+)
+
+
+class WdaConnection:
+    """The base facebook-wda client of one phone, with a deadline on every call."""
+
+    def __init__(self, url: str, *, name: str = "", timeout: float = 30.0) -> None:
+        self.url = url
+        self.name = name or url
+        self.timeout = timeout
+        self.client = wda.Client(url)
+
+    def call(
+        self, what: str, fn: Callable[..., T], *args: Any, timeout: float | None = None, **kwargs: Any
+    ) -> T:
+        """``fn(*args, **kwargs)`` under the watchdog. WDA's own errors (``wda.WDAError``) pass through."""
+        deadline = self.timeout if timeout is None else timeout
+        box: dict[str, Any] = {}
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                box["value"] = fn(*args, **kwargs)
+            except BaseException as exc:
+                box["error"] = exc
+            finally:
+                done.set()
+
+        threading.Thread(target=run, name=f"wda:{self.name}:{what}", daemon=True).start()
+        if not done.wait(deadline):
+            raise LabFault(
+                f"{self.name}: WDA did not answer {what} within {deadline:.0f} s ({self.url}); {FIX_WDA}",
+                tag=WDA_TIMEOUT,
+            )
+        if "error" in box:
+            raise self._translate(what, box["error"]) from box["error"]
+        return box["value"]
+
+    def _translate(self, what: str, exc: BaseException) -> BaseException:
+        if isinstance(exc, WdaTransportError):
+            return LabFault(
+                f"{self.name}: WDA unreachable during {what} ({self.url}): {exc}; {FIX_WDA}", tag=WDA_DOWN
+            )
+        if isinstance(exc, RuntimeError) and "call depth" in str(exc):
+            return LabFault(f"{self.name}: WDA session recovery looped during {what}: {exc}", tag=WDA_ERROR)
+        return exc
+
+    # -- session ---------------------------------------------------------------------------------
+
+    def wait_ready(self, timeout: float = 60.0) -> dict[str, Any]:
+        """``/status`` until it answers (USBClient's own check never fails); returns its value."""
+        end = time.monotonic() + timeout
+        last: BaseException | None = None
+        while True:
+            try:
+                return self.call(
+                    "status", self.client.status, timeout=min(10.0, max(1.0, end - time.monotonic()))
+                )
+            except LabFault as exc:
+                last = exc
+            if time.monotonic() >= end:
+                raise LabFault(
+                    f"{self.name}: WDA not ready within {timeout:.0f} s ({self.url}): {last}; {FIX_WDA}",
+                    tag=WDA_DOWN,
+                )
+            time.sleep(0.5)
+
+    def session_id(self) -> str:
+        """The active session, adopted from ``/status``, or a new one with no app (never kills the app)."""
+        return self.call("session", lambda: self.client.session_id)
+
+    def new_session(self) -> str:
+        """Replace the session (WDA terminates the old session's tested app) and adopt the new id."""
+
+        def create() -> str:
+            child = self.client.session()  # a child client: read its id and drop it (callback bug)
+            sid = child.session_id
+            self.client.session_id = sid
+            return sid
+
+        return self.call("new session", create)
+
+    def session_get(self, path: str) -> Any:
+        """GET a session route through the base client (recovers an invalid session id)."""
+        return self.call(f"GET {path}", self.client._session_http.get, path).value

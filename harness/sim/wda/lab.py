@@ -1,0 +1,154 @@
+"""The virtual WDA joins a virtual lab: one carrier per lab, one SpringBoard and one WDA per phone.
+
+``VirtualLab`` imports ``harness.sim.wda`` as an extension and calls :func:`install_lab`. Other
+parts reach what is installed through ``lab.wda`` (a :class:`WdaLab`):
+
+* ``lab.wda.carrier.subscribe(listener)``: call events (the iOS audio world: ringing, answered, ended);
+* ``lab.wda.app_host_factory = lambda phone: host``: who runs the apps of a phone (the voice-app
+  extension sets it; the default is an in-memory table). Set it before phones are added;
+* ``lab.wda.boards[udid]`` / ``lab.wda.servers[udid]``: a phone's SpringBoard and WDA server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from harness.errors import UsageError
+from harness.sim.carrier import FACETIME_AUDIO, TEL, Call, Carrier
+from harness.sim.control import json_body
+from harness.sim.phone import VirtualPhone
+from harness.sim.springboard import SpringBoard
+from harness.sim.wda.apphost import AppHost, InMemoryAppHost
+from harness.sim.wda.attach import attach_wda, springboard_for
+from harness.sim.wda.server import WdaServer
+
+
+@dataclass
+class WdaLab:
+    carrier: Carrier = field(default_factory=Carrier)
+    app_host_factory: Callable[[VirtualPhone], AppHost] = lambda phone: InMemoryAppHost()
+    boards: dict[str, SpringBoard] = field(default_factory=dict)
+    servers: dict[str, WdaServer] = field(default_factory=dict)
+    variants: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Per phone name or UDID: SpringBoard variant (elements left out), set before the phone is added."""
+    stopper: asyncio.Future[None] | None = None
+    """Stops the WDA servers once the lab has stopped (the lab has no stop hook for extensions)."""
+
+    async def add_phone(self, phone: VirtualPhone) -> WdaServer:
+        variant = self.variants.get(phone.udid) or self.variants.get(phone.name) or frozenset()
+        board = springboard_for(phone, self.carrier, variant=variant)
+        server = await attach_wda(phone, board, self.app_host_factory(phone))
+        self.boards[phone.udid] = board
+        self.servers[phone.udid] = server
+        return server
+
+    async def stop(self) -> None:
+        for server in list(self.servers.values()):
+            with contextlib.suppress(Exception):
+                await server.stop()
+        self.servers.clear()
+
+
+@dataclass(eq=False)
+class ExternalLine:
+    """A phone outside the lab (the control API speaks for it): calls the lab's phones, or is called."""
+
+    phone_number: str
+    apple_id: str = ""
+
+    def call_changed(self, call: Call) -> None:
+        pass
+
+
+def _call_json(call: Call) -> dict[str, Any]:
+    return {
+        "call_id": call.call_id,
+        "kind": call.kind,
+        "state": call.state,
+        "reason": call.reason,
+        "caller": call.caller.phone_number,
+        "callee": call.callee.phone_number if call.callee else None,
+        "address": call.address,
+    }
+
+
+def _add_control_routes(lab: Any, wda_lab: WdaLab) -> None:
+    carrier = wda_lab.carrier
+
+    def find_call(request: web.Request) -> Call:
+        call_id = int(request.match_info["call_id"])
+        return carrier.calls[call_id]  # KeyError -> 404 naming it
+
+    async def dial(request: web.Request) -> web.Response:
+        """A call from outside: ``{"from": "+1555...", "to": NUMBER|APPLE_ID|UDID, "kind": "tel"}``."""
+        body = await json_body(request)
+        kind = str(body.get("kind", TEL))
+        to = str(body.get("to", ""))
+        if kind not in (TEL, FACETIME_AUDIO) or not to:
+            raise UsageError(
+                'POST /carrier/calls needs {"to": NUMBER or UDID, "kind": "tel"|"facetime-audio"}'
+            )
+        if to in lab.phones:
+            to = lab.phones[to].phone_number
+        caller = ExternalLine(str(body.get("from", "+15550199999")), str(body.get("apple_id", "")))
+        carrier.attach(caller)
+        return web.json_response(_call_json(carrier.dial(caller, kind, to)))
+
+    async def list_calls(request: web.Request) -> web.Response:
+        return web.json_response([_call_json(c) for c in carrier.calls.values()])
+
+    async def hang_up(request: web.Request) -> web.Response:
+        call = find_call(request)
+        outside = call.caller if isinstance(call.caller, ExternalLine) else call.callee
+        carrier.hang_up(call, outside if outside is not None else call.caller)
+        return web.json_response(_call_json(call))
+
+    async def answer(request: web.Request) -> web.Response:
+        call = find_call(request)
+        carrier.answer(call)
+        return web.json_response(_call_json(call))
+
+    async def ui(request: web.Request) -> web.Response:
+        phone = lab.phone(request.match_info["udid"])
+        board = wda_lab.boards[phone.udid]
+        return web.json_response(
+            {
+                "foreground": board.foreground,
+                "locked": board.locked,
+                "prompt": board.prompt,
+                "call": _call_json(board.call) if board.call else None,
+                "siri": board.siri_text,
+                "control_center": board.control_center,
+                "layers": [layer.bundle_id for layer in board.layers()],
+            }
+        )
+
+    add = lab.control.add_route
+    add("POST", "/carrier/calls", dial)
+    add("GET", "/carrier/calls", list_calls)
+    add("POST", "/carrier/calls/{call_id}/hangup", hang_up)
+    add("POST", "/carrier/calls/{call_id}/answer", answer)
+    add("GET", "/phones/{udid}/ui", ui)
+
+
+def install_lab(lab: Any) -> WdaLab:
+    """Called by ``VirtualLab.start`` (extension hook): wires every phone the lab adds, and adds the
+    control routes ``POST /carrier/calls`` (a call from outside the lab), ``GET /carrier/calls``,
+    ``POST /carrier/calls/{id}/hangup|answer`` and ``GET /phones/{udid}/ui`` (SpringBoard ground truth)."""
+    wda_lab = WdaLab()
+    lab.wda = wda_lab
+    lab.on_phone_added(wda_lab.add_phone)
+    _add_control_routes(lab, wda_lab)
+
+    async def stop_with_lab() -> None:
+        await lab.stopped.wait()
+        await wda_lab.stop()
+
+    wda_lab.stopper = asyncio.ensure_future(stop_with_lab())
+    return wda_lab
