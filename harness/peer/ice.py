@@ -1,0 +1,78 @@
+"""The one place that chooses which host addresses aioice gathers ICE candidates on.
+
+aioice (0.13, under aiortc 1.16) has no option for this: ``Connection.gather_candidates`` calls the
+module-level ``aioice.ice.get_host_addresses``, which enumerates the interfaces and always skips
+``127.0.0.1``/``::1``. A lab peer must offer exactly the addresses the phone can reach (and CI
+keeps every packet on loopback), so we replace that function once, process-wide, with one that
+answers from a context variable and otherwise falls back to aioice's own. Candidates are
+gathered inside ``setLocalDescription`` in the caller's task, so ``with host_addresses([...]):``
+around it scopes the choice to one peer connection without touching any other aiortc user in the
+process (e.g. the virtual phone's own client).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import ipaddress
+from collections.abc import Iterator, Sequence
+
+import aioice.ice
+
+from harness.errors import UsageError
+
+_chosen: contextvars.ContextVar[tuple[str, ...] | None] = contextvars.ContextVar(
+    "harness_ice_hosts", default=None)
+_original = aioice.ice.get_host_addresses
+
+
+def _get_host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+    chosen = _chosen.get()
+    if chosen is None:
+        return _original(use_ipv4=use_ipv4, use_ipv6=use_ipv6)
+    return [a for a in chosen if (":" in a and use_ipv6) or (":" not in a and use_ipv4)]
+
+
+def install() -> None:
+    """Route aioice's host-address lookup through :func:`host_addresses` (idempotent)."""
+    if aioice.ice.get_host_addresses is not _get_host_addresses:
+        aioice.ice.get_host_addresses = _get_host_addresses
+
+
+def validate(addresses: Sequence[str]) -> tuple[str, ...]:
+    """Literal IP addresses only: a name here would be a silent 'no candidates'."""
+    out = []
+    for a in addresses:
+        try:
+            ip = ipaddress.ip_address(a)
+        except ValueError:
+            raise UsageError(f"--ice-host {a!r}: not an IP address (give a literal IPv4/IPv6 address)") \
+                from None
+        if ip.is_unspecified:
+            raise UsageError(f"--ice-host {a}: the unspecified address cannot be a candidate; "
+                             "name an interface address")
+        out.append(str(ip))
+    return tuple(out)
+
+
+@contextlib.contextmanager
+def host_addresses(addresses: Sequence[str] | None) -> Iterator[None]:
+    """Within this block (this task and what it awaits), gather candidates only on ``addresses``.
+
+    ``None`` keeps aioice's default (every interface address except loopback).
+    """
+    install()
+    token = _chosen.set(None if addresses is None else validate(addresses))
+    try:
+        yield
+    finally:
+        _chosen.reset(token)
+
+
+def default_hosts(bind_host: str, configured: Sequence[str] = ()) -> tuple[str, ...] | None:
+    """``--ice-host`` values if given, else the bind address unless it is a wildcard (then aioice's)."""
+    if configured:
+        return validate(configured)
+    if bind_host in ("", "0.0.0.0", "::"):
+        return None
+    return validate([bind_host])
