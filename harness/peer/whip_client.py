@@ -10,6 +10,7 @@ import asyncio
 import fractions
 import ssl as ssl_
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -65,8 +66,12 @@ class ScriptedProbeTrack(MediaStreamTrack):
 class WhipClient:
     def __init__(self, url: str, token: str | None, track: MediaStreamTrack,
                  downlink_log: Path | None = None, ice_hosts: tuple[str, ...] | None = ("127.0.0.1",),
-                 ssl: ssl_.SSLContext | None = None) -> None:
+                 ssl: ssl_.SSLContext | None = None,
+                 on_track: Callable[[MediaStreamTrack], None] | None = None) -> None:
+        """``on_track`` receives the downlink track (a client that plays it, like the virtual
+        voice app); without it the track is consumed and dropped."""
         self.url, self.token, self.track = url, token, track
+        self.on_track = on_track
         self.downlink_log = downlink_log
         self.ice_hosts = ice_hosts
         self.ssl = ssl
@@ -92,7 +97,10 @@ class WhipClient:
 
         @pc.on("track")
         def _track(track: MediaStreamTrack) -> None:
-            self._hole.addTrack(track)
+            if self.on_track is not None:
+                self.on_track(track)
+            else:
+                self._hole.addTrack(track)
 
         transceiver = pc.addTransceiver(self.track, direction="sendrecv")
         if self.downlink_log is not None:

@@ -14,11 +14,9 @@ import sys
 import time
 from typing import Any
 
-from aiortc import RTCConfiguration, RTCPeerConnection
-
+from harness.peer.whip_client import WhipClient
 from harness.sim.voiceapp.audio_io import AudioUnit, MicrophoneTrack, Player
 from harness.sim.voiceapp.playbook import Action, Playbook, playbook_for
-from harness.sim.voiceapp.whip_client import WhipClient
 
 INTERRUPTION = "AVAudioSessionInterruptionNotification"
 TYPE_KEY = "AVAudioSessionInterruptionTypeKey"
@@ -37,7 +35,6 @@ class VoiceApp:
         self.env = env
         self.logging = env.get("HARNESS_APP_LOGGING", "1") != "0"
         self.unit = AudioUnit()
-        self.pc: RTCPeerConnection | None = None
         self.whip: WhipClient | None = None
         self.player: Player | None = None
         self.mic: MicrophoneTrack | None = None
@@ -87,24 +84,25 @@ class VoiceApp:
         if not url or not token:
             self.event("no-whip-config")
             return
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        pc.addTransceiver(self.mic, direction="sendrecv")
         player = self.player
 
-        @pc.on("track")
         def on_track(track: Any) -> None:
             assert player is not None
             task = asyncio.ensure_future(player.play(track))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-        @pc.on("connectionstatechange")
-        async def on_state() -> None:
-            self.event("connection-state", state=pc.connectionState)
+        # The lab host's loopback is the virtual phone's network (aioice skips it by default).
+        self.whip = WhipClient(url, token, self.mic, ice_hosts=("127.0.0.1",), on_track=on_track)
+        await self.whip.connect()
+        self.event("whip-published", resource=self.whip.location)
+        self.event("connection-state", state="connected")
+        pc = self.whip.pc
+        assert pc is not None
 
-        self.pc, self.whip = pc, WhipClient(url, token)
-        await self.whip.publish(pc)
-        self.event("whip-published", resource=self.whip.resource)
+        @pc.on("connectionstatechange")
+        def on_state() -> None:
+            self.event("connection-state", state=pc.connectionState)
 
     def run_actions(self, actions: tuple[Action, ...], cause: str) -> None:
         for action in actions:
@@ -147,8 +145,6 @@ class VoiceApp:
         self.unit.stop()
         if self.whip:
             await self.whip.close()
-        if self.pc:
-            await self.pc.close()
         if self.player:
             self.player.close()
         if self.mic:
