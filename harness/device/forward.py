@@ -14,6 +14,7 @@ import contextlib
 from dataclasses import dataclass, field
 
 from harness.device.errors import DeviceFault, device_errors
+from harness.streams import pump
 
 
 @dataclass
@@ -97,22 +98,9 @@ class PortForward:
                 self.stats.errors.append(exc.tag)
                 return
             self.stats.connected += 1
-            await asyncio.gather(_pump(reader, remote_writer), _pump(remote_reader, writer))
+            await asyncio.gather(pump(reader, remote_writer), pump(remote_reader, writer))
         finally:
             for w in (writer, remote_writer):
                 if w is not None:
                     w.close()
             self._tasks.discard(task)
-
-
-async def _pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-    try:
-        while chunk := await src.read(65536):
-            dst.write(chunk)
-            await dst.drain()
-    except (ConnectionError, OSError):
-        pass
-    finally:
-        with contextlib.suppress(Exception):
-            if dst.can_write_eof():
-                dst.write_eof()

@@ -26,6 +26,7 @@ from harness.sim.clock import PhoneClock
 from harness.sim.faults import Faults
 from harness.sim.fs import VirtualFS
 from harness.sim.pairing import DeviceIdentity
+from harness.streams import pump
 from harness.timeline import Timeline
 
 PortHandler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -458,18 +459,6 @@ def pipe_to(host: str, port: int) -> PortHandler:
             up_reader, up_writer = await asyncio.open_connection(host, port)
         except OSError:
             return  # the device side refuses: the client sees the connection close
-
-        async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-            try:
-                while chunk := await src.read(65536):
-                    dst.write(chunk)
-                    await dst.drain()
-            except (ConnectionError, OSError):
-                pass
-            finally:
-                with contextlib.suppress(Exception):
-                    if dst.can_write_eof():
-                        dst.write_eof()
 
         try:
             await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer))
