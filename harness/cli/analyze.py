@@ -57,7 +57,7 @@ def summary(a) -> str:
         lines.append("no probe found")
         return "\n".join(lines)
     drift = "n/a" if a.drift_ppm is None else f"{a.drift_ppm:.1f} ppm"
-    lines.append(f"reference {a.reference}: latency {a.latency_ms:.2f} ms, drift {drift}, "
+    lines.append(f"reference {a.reference}: latency {_ms(a.latency_ms)} ms, drift {drift}, "
                  f"coverage {a.coverage * 100:.2f} %, matched {a.matched_s:.3f} s")
     lines.append(f"gaps: {len(a.gaps)}")
     for g in a.gaps:
@@ -72,7 +72,7 @@ def summary(a) -> str:
         lines.append(f"glitches: {items}")
     for s in a.segments:
         lines.append(f"  segment {s.start_s:9.4f}-{s.end_s:9.4f} s  level {s.level_db:+.2f} dB "
-                     f"({s.level_vs_first_db:+.2f} vs first), latency {s.latency_ms:.2f} ms, "
+                     f"({s.level_vs_first_db:+.2f} vs first), latency {_ms(s.latency_ms)} ms, "
                      f"match {s.match:.2f}")
     for e in a.echo:
         if e.median_erl_db is None:
@@ -82,3 +82,9 @@ def summary(a) -> str:
             lines.append(f"echo of {e.reference}: {verdict} {e.median_erl_db:.1f} dB (median), "
                          f"worst {e.min_erl_db:.1f} dB")
     return "\n".join(lines)
+
+
+def _ms(value: float) -> str:
+    """Two decimals, without a "-0.00" for a latency that rounds to zero."""
+    text = f"{value:.2f}"
+    return "0.00" if text == "-0.00" else text
