@@ -90,8 +90,8 @@ async def test_300ms_send_pause(tmp_path, jump):
         call = peer.calls[TOKEN]
         await client.close()
     assert [e for e in tl.events(kind="arrival-gap") if e.fields["arrival_gap_ms"] >= 250]
-    # big events only: a loaded machine may add small arrival gaps of its own (see _real)
-    stalls = [e for e in tl.events(kind="rtp-stall") if e.fields["stalled_ms"] >= 200]
+    # big events only: a loaded machine may add arrival gaps (even ~200 ms stalls) of its own (see _real)
+    stalls = [e for e in tl.events(kind="rtp-stall") if e.fields["stalled_ms"] >= 250]
     jumps = [e for e in tl.events(kind="rtp-ts-jump") if e.fields["jump_ms"] >= 200]
     rtp = _gaps(read_wav(call.wavs["rtp"])[0])
     arrival = _gaps(read_wav(call.wavs["arrival"])[0])

@@ -21,6 +21,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 RATE = 48000
 FRAME = 960  # 20 ms
+PREBUFFER = 3 * FRAME  # audio queued before playback (re)starts, so a restart does not underrun
 
 
 class AudioUnit:
@@ -109,8 +110,9 @@ class MicrophoneTrack(MediaStreamTrack):
 class Player:
     """The downlink: decoded frames of the remote track played on the phone's output device.
 
-    ``on_edge(playing, t_ns)`` reports when the output really starts or stops carrying audio: the
-    lab-clock time the first block after the switch reaches the device (ground truth).
+    ``on_edge(playing, t_ns)`` reports when the output really starts or stops carrying audio
+    (ground truth): the lab-clock time at which the first silenced block after a stop, or the first
+    sample of received audio after a start, reaches the device.
     """
 
     def __init__(self, unit: AudioUnit, device: str | int | None,
@@ -119,7 +121,7 @@ class Player:
 
         self._unit = unit
         self._on_edge = on_edge
-        self._was_running = False
+        self._audible = False
         self._buf: deque[np.ndarray] = deque()
         self._lock = threading.Lock()
         self._pending = np.zeros((0, 2), dtype=np.float32)
@@ -138,18 +140,23 @@ class Player:
             while sum(len(b) for b in self._buf) > RATE // 2:  # keep at most 0.5 s queued
                 self._buf.popleft()
 
+    def _edge(self, audible: bool, time_info: Any) -> None:
+        self._audible = audible
+        if self._on_edge is not None:
+            ahead = max(0.0, time_info.outputBufferDacTime - time_info.currentTime)
+            self._on_edge(audible, time.monotonic_ns() + int(ahead * 1e9))
+
     def _on_audio(self, outdata: np.ndarray, frames: int, time_info: Any, status: object) -> None:
-        running = self._unit.running
-        if running != self._was_running:
-            self._was_running = running
-            if self._on_edge is not None:
-                ahead = max(0.0, time_info.outputBufferDacTime - time_info.currentTime)
-                self._on_edge(running, time.monotonic_ns() + int(ahead * 1e9))
         with self._lock:
-            if not running:
+            if not self._unit.running:
+                if self._audible:
+                    self._edge(False, time_info)
                 self._buf.clear()
                 self._pending = self._pending[:0]
                 outdata.fill(0)
+                return
+            if not self._audible and len(self._pending) + sum(len(b) for b in self._buf) < PREBUFFER:
+                outdata.fill(0)  # (re)starting: wait for a playout cushion, as a jitter buffer does
                 return
             while len(self._pending) < frames and self._buf:
                 self._pending = np.concatenate([self._pending, self._buf.popleft()])
@@ -157,6 +164,8 @@ class Player:
             outdata[:n] = self._pending[:n] * self._unit.output_gain
             outdata[n:] = 0
             self._pending = self._pending[n:]
+            if n and not self._audible:  # received audio reaches the device again
+                self._edge(True, time_info)
 
     async def play(self, track: MediaStreamTrack) -> None:
         try:
