@@ -39,3 +39,16 @@ def full_version(version: str) -> str:
     if m not in DEFAULT_VERSIONS:
         raise ValueError(f"iOS {v} is not modelled; choose one of {', '.join(map(str, IOS_VERSIONS))}")
     return DEFAULT_VERSIONS[m]
+
+
+DEVELOPER_SERVICES: frozenset[str] = frozenset({
+    "com.apple.instruments.remoteserver",
+    "com.apple.instruments.remoteserver.DVTSecureSocketProxy",
+    "com.apple.testmanagerd.lockdown",
+    "com.apple.testmanagerd.lockdown.secure",
+    "com.apple.mobile.screenshotr",
+    "com.apple.debugserver",
+    "com.apple.debugserver.DVTSecureSocketProxy",
+})
+"""Lockdown services that need Developer Mode and a mounted developer disk image (on iOS 17+ also
+an RSD tunnel): lockdownd answers InvalidService for them otherwise."""

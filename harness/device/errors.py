@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
+from harness import ios
 from harness.errors import HarnessError, LabFault
 
 # Stable tags (reports and JUnit properties key on them).
@@ -36,16 +37,7 @@ WDA_DOWN = "wda-down"
 TIMEOUT = "device-timeout"
 DEVICE_ERROR = "device-error"
 
-# Lockdown services that need Developer Mode and a mounted developer disk image (DDI).
-DEVELOPER_SERVICES = frozenset({
-    "com.apple.instruments.remoteserver",
-    "com.apple.instruments.remoteserver.DVTSecureSocketProxy",
-    "com.apple.testmanagerd.lockdown",
-    "com.apple.testmanagerd.lockdown.secure",
-    "com.apple.mobile.screenshotr",
-    "com.apple.debugserver",
-    "com.apple.debugserver.DVTSecureSocketProxy",
-})
+DEVELOPER_SERVICES = ios.DEVELOPER_SERVICES
 
 FIX_UNLOCK = ("unlock the phone, remove its passcode (Settings > Face ID & Passcode) "
               "and set Auto-Lock to Never")

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from harness import ios
 from harness.sim.phone import PortHandler, VirtualPhone
 
 LOCKDOWN_PORT = 62078
@@ -40,15 +41,7 @@ class ServiceSpec:
 
 # Developer services need a mounted developer disk image (and on iOS 17+ an RSD tunnel); the
 # virtual phone has neither, so lockdownd refuses them the way a real phone without a DDI does.
-DEVELOPER_SERVICES = (
-    "com.apple.instruments.remoteserver",
-    "com.apple.instruments.remoteserver.DVTSecureSocketProxy",
-    "com.apple.testmanagerd.lockdown",
-    "com.apple.testmanagerd.lockdown.secure",
-    "com.apple.mobile.screenshotr",
-    "com.apple.debugserver",
-    "com.apple.debugserver.DVTSecureSocketProxy",
-)
+DEVELOPER_SERVICES = ios.DEVELOPER_SERVICES
 
 
 async def read_plist(reader: asyncio.StreamReader, byteorder: str = ">") -> dict[str, Any] | None:
