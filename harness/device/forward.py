@@ -99,6 +99,10 @@ class PortForward:
                 return
             self.stats.connected += 1
             await asyncio.gather(pump(reader, remote_writer), pump(remote_reader, writer))
+        except asyncio.CancelledError:
+            # stop() cancels open pipes; asyncio's stream callback would log a cancelled handler
+            # as an error, so the handler ends normally instead.
+            return
         finally:
             for w in (writer, remote_writer):
                 if w is not None:

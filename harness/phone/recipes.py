@@ -375,6 +375,11 @@ class Phone:
 
     # -- the recipe engine -----------------------------------------------------------------------
 
+    def focus_on(self, match: Match) -> None:
+        """Make the app a recipe matched in WDA's active app, so ``source()``/``screenshot()``
+        show that screen (an overlay such as Siri is not in the auto-detected app's tree)."""
+        self._use_app(match.locator.app)
+
     def _use_app(self, app: str | None) -> None:
         """Point WDA's finds at ``app`` (None: auto-detection); only sent when it changes."""
         c = self.wda.client

@@ -1,0 +1,34 @@
+"""``harness phone dump`` walks every recipe screen and saves what each showed."""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image
+
+from harness.ios import IOS_VERSIONS, full_version
+from harness.phone import Phone
+from harness.phone.dump import SCREENS, dump
+from tests.wda.scene import Scene
+
+
+def test_dump_saves_a_distinct_source_and_screenshot_per_screen(scene: Scene, tmp_path) -> None:
+    sp = scene.add_phone(ios=full_version(str(IOS_VERSIONS[-1])))
+    rows = dump(Phone(sp.url), tmp_path)
+    assert [r[0] for r in rows] == [s.name for s in SCREENS]
+    assert all(status == "ok" for _, status, _ in rows), rows
+    shots = {name: png.read_bytes() for name, _, png in rows}
+    assert len(set(shots.values())) == len(shots), "two screens gave the same screenshot"
+    for name, _, png in rows:
+        assert Image.open(io.BytesIO(shots[name])).size == (390, 844)
+        assert "XCUIElementTypeApplication" in png.with_suffix(".xml").read_text()
+    # the walk leaves the phone as it found it: unlocked, nothing on top
+    assert scene.on_loop(lambda: sp.board.locked) is False
+
+
+def test_a_missed_recipe_still_saves_the_screen(scene: Scene, tmp_path) -> None:
+    sp = scene.add_phone(variant=frozenset({"siri-overlay"}))
+    rows = dict((name, (status, png)) for name, status, png in dump(Phone(sp.url, timeout=5), tmp_path))
+    status, png = rows["siri"]
+    assert status.startswith("recipe missed") or status == "ok"
+    assert png.exists()
