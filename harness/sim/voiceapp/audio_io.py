@@ -19,6 +19,8 @@ import av
 import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from harness.audio.devices import StreamClock
+
 RATE = 48000
 FRAME = 960  # 20 ms
 PREBUFFER = 3 * FRAME  # audio queued before playback (re)starts, so a restart does not underrun
@@ -122,6 +124,9 @@ class Player:
         self._unit = unit
         self._on_edge = on_edge
         self._audible = False
+        self._frames = 0  # frames handed to the stream so far
+        self._clock = StreamClock()
+        self._origins: deque[float] = deque(maxlen=50)
         self._buf: deque[np.ndarray] = deque()
         self._lock = threading.Lock()
         self._pending = np.zeros((0, 2), dtype=np.float32)
@@ -140,17 +145,28 @@ class Player:
             while sum(len(b) for b in self._buf) > RATE // 2:  # keep at most 0.5 s queued
                 self._buf.popleft()
 
-    def _edge(self, audible: bool, time_info: Any) -> None:
+    def _edge(self, audible: bool) -> None:
+        """Report the edge at the current block's first frame: stream frame -> stream time through
+        the median of recent callbacks' DAC times (one callback's DAC time jitters by milliseconds
+        through the ALSA pulse plugin; the frame count does not) -> lab clock."""
         self._audible = audible
-        if self._on_edge is not None:
-            ahead = max(0.0, time_info.outputBufferDacTime - time_info.currentTime)
-            self._on_edge(audible, time.monotonic_ns() + int(ahead * 1e9))
+        if self._on_edge is not None and self._origins:
+            origin = float(np.median(self._origins))
+            self._on_edge(audible, self._clock.to_ns(origin + self._frames / RATE))
 
     def _on_audio(self, outdata: np.ndarray, frames: int, time_info: Any, status: object) -> None:
+        self._clock.update(time_info.currentTime, time.monotonic_ns())
+        self._origins.append(time_info.outputBufferDacTime - self._frames / RATE)
+        try:
+            self._fill(outdata, frames)
+        finally:
+            self._frames += frames
+
+    def _fill(self, outdata: np.ndarray, frames: int) -> None:
         with self._lock:
             if not self._unit.running:
                 if self._audible:
-                    self._edge(False, time_info)
+                    self._edge(False)
                 self._buf.clear()
                 self._pending = self._pending[:0]
                 outdata.fill(0)
@@ -165,7 +181,7 @@ class Player:
             outdata[n:] = 0
             self._pending = self._pending[n:]
             if n and not self._audible:  # received audio reaches the device again
-                self._edge(True, time_info)
+                self._edge(True)
 
     async def play(self, track: MediaStreamTrack) -> None:
         try:
