@@ -16,6 +16,7 @@ import asyncio
 import fractions
 import threading
 import time
+from abc import abstractmethod
 from typing import ClassVar
 
 import av
@@ -91,8 +92,9 @@ class _PacedTrack(MediaStreamTrack):
         self.first_index: int | None = None
         self.sent = 0
 
+    @abstractmethod
     async def payload(self, index: int) -> bytes:
-        raise NotImplementedError
+        """The Opus packet that carries downlink frame ``index``."""
 
     async def recv(self) -> av.Packet:
         if self.readyState != "live":
