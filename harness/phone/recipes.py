@@ -455,6 +455,10 @@ class Phone:
             if again is not None:
                 retaps = 1
                 self._act(loc, again)
+        return self._matched(recipe, n, loc, found, retaps)
+
+    def _matched(self, recipe: str, n: int, loc: Locator, found: Any, retaps: int = 0) -> Match:
+        """Record which locator matched (and whether it was a fallback), then reset WDA's active app."""
         self._emit(
             "recipe",
             recipe=recipe,
@@ -480,18 +484,7 @@ class Phone:
         if hit is None:
             self._miss(recipe, locs, timeout)
         n, loc, found = hit  # type: ignore[misc]
-        self._emit(
-            "recipe",
-            recipe=recipe,
-            locator=loc.label,
-            index=n,
-            fallback=n > 0,
-            provenance=loc.source,
-            retaps=0,
-            ios=self.ios_version,
-        )
-        self._use_app(None)
-        return Match(recipe, loc, n, found)
+        return self._matched(recipe, n, loc, found)
 
     def _miss(self, recipe: str, locs: list[Locator], timeout: float) -> None:
         self._misses += 1
