@@ -193,3 +193,15 @@ MUSIC_PLAY: tuple[Locator, ...] = (
     Locator("Music button name=Play", {"name": "Play", "className": "Button"}),
     Locator("Music button label CONTAINS[c] 'play'", _button("CONTAINS[c]", "play")),
 )
+
+
+APP_CONTRACT = "the app contract (README: Point it at your lab)"
+
+
+def app_element(identifier: str) -> tuple[Locator, ...]:
+    """One of the app's own controls by its accessibility identifier (``speakerButton``...)."""
+    return (
+        Locator(f"id={identifier}", {"id": identifier}, source=APP_CONTRACT),
+        Locator(f"button name={identifier}", {"name": identifier, "className": "Button"},
+                source=APP_CONTRACT),
+    )

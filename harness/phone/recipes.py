@@ -313,6 +313,12 @@ class Phone:
         self._back_to(before)
         return match
 
+    def tap_app_element(self, identifier: str, *, timeout: float = 10.0) -> Match:
+        """Tap one of the app's own controls (the app contract: ``speakerButton``, ``endCallButton``)."""
+        if not identifier or not re.match(r"^[A-Za-z0-9_.-]+$", identifier):
+            raise UsageError(f"tap_app_element: {identifier!r} is not an accessibility identifier")
+        return self._run(f"tap {identifier}", L.app_element(identifier), timeout)
+
     def _back_to(self, bundle_id: str) -> None:
         if bundle_id and bundle_id not in ("com.apple.springboard", L.SETTINGS_BUNDLE, L.MUSIC_BUNDLE):
             self.wda.call("activate", self.wda.client.app_activate, bundle_id)

@@ -8,7 +8,7 @@ from PIL import Image
 
 from harness.ios import IOS_VERSIONS, full_version
 from harness.phone import Phone
-from harness.phone.dump import SCREENS, dump
+from harness.phone.dump import SCREENS, Screen, dump
 from tests.wda.scene import Scene
 
 
@@ -27,8 +27,10 @@ def test_dump_saves_a_distinct_source_and_screenshot_per_screen(scene: Scene, tm
 
 
 def test_a_missed_recipe_still_saves_the_screen(scene: Scene, tmp_path) -> None:
-    sp = scene.add_phone(variant=frozenset({"siri-overlay"}))
-    rows = dict((name, (status, png)) for name, status, png in dump(Phone(sp.url, timeout=5), tmp_path))
-    status, png = rows["siri"]
-    assert status.startswith("recipe missed") or status == "ok"
-    assert png.exists()
+    sp = scene.add_phone(variant=frozenset({"siri.overlay"}))  # Siri's tree without its overlay element
+    siri = Screen("siri", lambda p: p.siri("hello", timeout=0.5), lambda p: p.home())
+    ((name, status, png),) = dump(Phone(sp.url, timeout=5), tmp_path, screens=(siri,))
+    assert name == "siri" and status.startswith("recipe missed: ") and "siri" in status
+    assert Image.open(io.BytesIO(png.read_bytes())).size == (390, 844)
+    assert png.with_suffix(".xml").exists()
+    assert scene.on_loop(lambda: sp.board.siri_text) is None  # left by Home

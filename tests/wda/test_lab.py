@@ -85,3 +85,41 @@ async def test_control_api_places_an_outside_call_to_a_single_phone(tmp_path) ->
         async with http.post(f"{lab.control_url}/carrier/calls/99/hangup") as r:
             assert r.status == 404
     await asyncio.wait_for(lab.wda.stopper, 10)
+
+
+async def test_control_api_call_settings_silence_an_unknown_outside_caller(tmp_path) -> None:
+    import aiohttp
+
+    config = LabConfig.default(1, state_dir=tmp_path, extensions=("harness.sim.wda",))
+    async with VirtualLab.running(config) as lab, aiohttp.ClientSession() as http:
+        (dut,) = lab.phones.values()
+        settings_url = f"{lab.control_url}/phones/{dut.udid}/settings"
+        calls_url = f"{lab.control_url}/carrier/calls"
+        async with http.get(settings_url) as r:
+            assert (await r.json())["silence_unknown_callers"] is False
+        body = {"silence_unknown_callers": True, "voicemail": True, "contacts": ["+1 555 777 0001"]}
+        async with http.post(settings_url, json=body) as r:
+            settings = await r.json()
+        assert settings["contacts"] == ["+15557770001"] and settings["focus"] is None
+        assert lab.wda.carrier.settings(lab.wda.boards[dut.udid]).silence_unknown_callers is True
+
+        async with http.post(calls_url, json={"to": dut.udid, "from": "+15557770000"}) as r:
+            unknown = await r.json()
+        assert (unknown["state"], unknown["voicemail"], unknown["rang"]) == ("active", True, False)
+        assert unknown["reason"] == "silence-unknown-callers"
+        async with http.get(f"{lab.control_url}/phones/{dut.udid}/ui") as r:
+            ui = await r.json()
+        assert ui["call"] is None and ui["layers"] == ["com.apple.springboard"]  # nothing rang
+        assert ui["call_settings"]["voicemail"] is True
+        async with http.post(calls_url, json={"to": dut.udid, "from": "+15557770001"}) as r:
+            known = await r.json()
+        assert (known["state"], known["rang"]) == ("ringing", True)  # a contact rings
+
+        async with http.post(settings_url, json={"focus": 3}) as r:
+            assert r.status == 400 and "focus" in (await r.json())["error"]
+        async with http.post(settings_url, json={"silence": True}) as r:
+            error = (await r.json())["error"]
+        assert r.status == 400 and "unknown call setting 'silence'" in error and dut.udid in error
+        async with http.post(f"{lab.control_url}/phones/NOPE/settings", json={}) as r:
+            assert r.status == 404
+    await asyncio.wait_for(lab.wda.stopper, 10)

@@ -149,9 +149,17 @@ class SpringBoard:
         if self.locked:
             out.append(screens.lock_screen(time.strftime("%H:%M")))
         elif self.foreground == SETTINGS:
-            out.append(screens.settings(self.settings_page, self.bluetooth_on, self.bluetooth_devices()))
+            out.append(
+                screens.settings(
+                    self.settings_page,
+                    self.bluetooth_on,
+                    self.bluetooth_devices(),
+                    self.ios_major,
+                    self.variant,
+                )
+            )
         elif self.foreground == MUSIC:
-            out.append(screens.music(self.music_playing))
+            out.append(screens.music(self.music_playing, self.ios_major, self.variant))
         elif self.foreground == SPRINGBOARD:
             icons = sorted(((b, n) for b, n in self.apps.items() if b != SPRINGBOARD), key=lambda a: a[1])
             out.append(screens.home_screen(icons))
@@ -181,10 +189,11 @@ class SpringBoard:
         if self.siri_text is not None:
             out.append(screens.siri_overlay(self.siri_text, self.ios_major, self.variant))
         if self.timer_ringing:
-            out.append(screens.timer_alert(self.ios_major))
+            out.append(screens.timer_alert(self.ios_major, self.variant))
         if self._prompt_queue:
             bundle, kind = self._prompt_queue[0]
-            out.append(screens.permission_alert(kind, self.display_name(bundle), self.ios_major))
+            name = self.display_name(bundle)
+            out.append(screens.permission_alert(kind, name, self.ios_major, self.variant))
         if self.prompt is not None:
             kind, address = self.prompt
             out.append(screens.call_prompt(address, kind, self.variant))
@@ -307,6 +316,9 @@ class SpringBoard:
         elif action.startswith("route:"):
             self.route_picker = False
             self._changed("route-picked", route=action.split(":", 1)[1])
+        elif action.startswith("app:"):
+            # one of an app's own elements (app_screens): the app's process handles the tap
+            self._changed("app-element", bundle_id=self.foreground, element=action.split(":", 1)[1])
         elif action == "call.accept" and call is not None and self.carrier is not None:
             self.carrier.answer(call)
         elif action == "call.decline" and call is not None and self.carrier is not None:
@@ -445,6 +457,10 @@ class SpringBoard:
             if mine or self.call is None:
                 self._restore()
             return
+        if call.voicemail and call.callee is self:
+            if mine:  # unanswered: the caller went to voicemail, the ring is over here
+                self._restore()
+            return
         if self.call is not None and not mine:
             return  # one call at a time on a virtual phone
         if not mine:
@@ -468,10 +484,62 @@ class SpringBoard:
             fg = saved.foreground
             self.foreground = fg if fg == SPRINGBOARD or self.is_running(fg) else SPRINGBOARD
             self.locked = saved.locked
-        self._log(f"call {call.call_id if call else '?'} ended ({call.reason if call else ''})")
+        voicemail = call is not None and call.voicemail and call.callee is self
+        self._log(
+            f"call {call.call_id if call else '?'} "
+            f"{'went to voicemail' if voicemail else 'ended'} ({call.reason if call else ''})"
+        )
         self._changed(
             "call",
             call_id=call.call_id if call else None,
             state=carrier_mod.ENDED,
             reason=call.reason if call else "",
+            **({"voicemail": True} if voicemail else {}),
         )
+
+    # -- call settings (Settings > Phone > Silence Unknown Callers, Focus, voicemail) --------------
+
+    @property
+    def call_settings(self) -> carrier_mod.CallSettings:
+        """This phone's settings as a callee (kept by the carrier, which applies them)."""
+        if self.carrier is None:
+            return carrier_mod.CallSettings()
+        return self.carrier.settings(self)
+
+    def configure_calls(self, **changes: Any) -> carrier_mod.CallSettings:
+        """See :meth:`Carrier.configure`; ValueError names a bad setting."""
+        if self.carrier is None:
+            raise ValueError(f"{self.device_name}: not on a carrier, no call settings")
+        settings = self.carrier.configure(self, **changes)
+        self._log(f"call settings: {settings.to_json()}")
+        self._changed("call-settings", **settings.to_json())
+        return settings
+
+    def reset_ui(self) -> None:
+        """Back to an unlocked home screen with nothing on top (tests sharing one phone start here);
+        the call settings, installed apps and Bluetooth accessories are kept."""
+        if self.call is not None and self.carrier is not None:
+            self.carrier.hang_up(self.call, self)
+        self.siri_done()
+        self.close_control_center()
+        if self._timer_handle is not None:
+            self._timer_handle.cancel()
+            self._timer_handle = None
+        self.timer_ringing = False
+        self.prompt = None
+        self._prompt_queue.clear()
+        self.permissions.clear()
+        self.first_run_prompts.clear()
+        self.music_playing = False
+        self.settings_page = "root"
+        self.bluetooth_on = True
+        self.siri_available = True
+        self.unlock()
+        self.foreground = SPRINGBOARD
+        self.call = None
+        self._saved = None
+        self.call_ui_visible = False
+        self.silenced = False
+        self.variant = frozenset()
+        self._changed("foreground", bundle_id=SPRINGBOARD)
+        self._changed("reset")

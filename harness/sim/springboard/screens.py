@@ -3,13 +3,14 @@
 Written from what public sources say iOS shows, independently of the harness's recipes: each
 identifier and label below carries its provenance. Most are "unverified" until ``harness phone
 dump`` on a real phone of that version confirms them. A *variant* builds a tree where an element
-is missing (its key, e.g. ``"incall.end"``) or has lost its identifier (``"incoming.accept:noid"``),
-to prove the recipes' fallbacks.
+is missing (its key, e.g. ``"incall.end"``), has lost its identifier (``"incoming.accept:noid"``)
+or shows another identifier or label (``"incall.end:label=End call now"``, ``"route.row:id={name}-route"``
+where ``{name}`` is the row's name), to prove the recipes' fallbacks (see :func:`variant_ident`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from harness.sim.springboard.element import UNVERIFIED, Frame, UIElement
 
@@ -58,6 +59,30 @@ def ident(key: str, ios_major: int) -> Ident:
     return entries[-1]
 
 
+def variant_ident(key: str, ios_major: int, variant: frozenset[str], name: str = "") -> Ident | None:
+    """Element ``key`` as a variant tree shows it: None when left out (``key`` in the variant);
+    ``key:noid`` drops its identifier, ``key:id=X`` / ``key:label=X`` replace it or its label
+    (``{name}`` in X is the row's ``name``, for rows built per route or accessory)."""
+    if key in variant:
+        return None
+    i = ident(key, ios_major)
+    if name:
+        i = replace(i, label=i.label.format(name=name), identifier=i.identifier.format(name=name))
+    for v in sorted(variant):
+        k, sep, change = v.partition(":")
+        if k != key or not sep:
+            continue
+        if change == "noid":
+            i = replace(i, identifier="")
+        elif change.startswith("id="):
+            i = replace(i, identifier=change[3:].format(name=name))
+        elif change.startswith("label="):
+            i = replace(i, label=change[6:].format(name=name))
+        else:
+            raise ValueError(f"SpringBoard variant {v!r}: use {key}, {key}:noid, {key}:id=X or {key}:label=X")
+    return i
+
+
 @dataclass
 class Layer:
     """One app's window on screen. ``regions`` are the frames that take touches (a banner is small)."""
@@ -90,14 +115,14 @@ def _button(
     variant: frozenset[str],
     slide: bool = False,
 ) -> list[UIElement]:
-    if key in variant:
+    i = variant_ident(key, ios_major, variant)
+    if i is None:
         return []
-    i = ident(key, ios_major)
     kind = "Slider" if slide else "Button"
     return [
         UIElement(
             kind,
-            identifier="" if f"{key}:noid" in variant else i.identifier,
+            identifier=i.identifier,
             label=i.label,
             frame=frame,
             accessible=True,
@@ -245,6 +270,9 @@ def in_call(party: str, status: str, ios_major: int, variant: frozenset[str] = f
     return Layer(IN_CALL_SERVICE, application(IN_CALL_SERVICE, "InCallService", [page]))
 
 
+SETTINGS = "com.apple.Preferences"
+MUSIC = "com.apple.Music"
+
 CONTROL_CENTER_SRC = "ControlCenterView: appium-xcuitest-driver test (iOS 11-12 era, reference/wda.md §6)"
 
 IDENTS.update(
@@ -253,16 +281,24 @@ IDENTS.update(
         "cc.view": (Ident(0, SPRINGBOARD, "ControlCenterView", "", CONTROL_CENTER_SRC),),
         "cc.bluetooth": (Ident(0, SPRINGBOARD, "", "Bluetooth"),),
         "cc.routes": (Ident(0, SPRINGBOARD, "", "AirPlay"),),
+        "route.row": (Ident(0, SPRINGBOARD, "", "{name}"),),
+        "permission.allow": (Ident(0, SPRINGBOARD, "", "Allow"),),
+        "timer.stop": (Ident(0, SPRINGBOARD, "", "Stop"),),
+        "settings.bluetooth": (Ident(0, SETTINGS, "com.apple.settings.bluetooth", "Bluetooth"),),
+        "settings.developer": (Ident(0, SETTINGS, "com.apple.settings.developer", "Developer"),),
+        "settings.reset": (Ident(0, SETTINGS, "", "Reset Media Services"),),
+        "bt.row": (Ident(0, SETTINGS, "", "{name}"),),
+        "music.play": (Ident(0, MUSIC, "", "Play"),),
     }
 )
 
 
 def siri_overlay(text: str, ios_major: int, variant: frozenset[str] = frozenset()) -> Layer:
     """Siri answering an utterance: a compact overlay at the bottom (its tree is unverified)."""
-    i = ident("siri.overlay", ios_major)
+    i = variant_ident("siri.overlay", ios_major, variant)
     children = (
         []
-        if "siri.overlay" in variant
+        if i is None
         else [
             UIElement(
                 "Other",
@@ -285,10 +321,10 @@ def control_center(
     variant: frozenset[str] = frozenset(),
 ) -> Layer:
     """Control Center; ``routes`` (name, selected) when the route picker is open."""
-    view = ident("cc.view", ios_major)
+    view = variant_ident("cc.view", ios_major, variant) or ident("cc.view", ios_major)
     modules: list[UIElement] = []
-    if "cc.bluetooth" not in variant:
-        bt = ident("cc.bluetooth", ios_major)
+    bt = variant_ident("cc.bluetooth", ios_major, variant)
+    if bt is not None:
         modules.append(
             UIElement(
                 "Button",
@@ -302,8 +338,8 @@ def control_center(
                 style="accept" if bluetooth_on else "round",
             )
         )
-    if "cc.routes" not in variant:
-        rp = ident("cc.routes", ios_major)
+    rp = variant_ident("cc.routes", ios_major, variant)
+    if rp is not None:
         modules.append(
             UIElement(
                 "Button",
@@ -317,18 +353,24 @@ def control_center(
             )
         )
     if routes is not None:
-        rows = [
-            UIElement(
-                "Button",
-                label=name,
-                value="1" if selected else "0",
-                frame=(40, 260 + n * 60, 310, 50),
-                accessible=True,
-                action=f"route:{name}",
-                style="bold" if selected else "plain",
+        rows = []
+        for n, (name, selected) in enumerate(routes):
+            row = variant_ident("route.row", ios_major, variant, name)
+            if row is None:
+                continue
+            rows.append(
+                UIElement(
+                    "Button",
+                    identifier=row.identifier,
+                    label=row.label,
+                    value="1" if selected else "0",
+                    frame=(40, 260 + n * 60, 310, 50),
+                    accessible=True,
+                    action=f"route:{name}",
+                    style="bold" if selected else "plain",
+                    provenance=row.provenance,
+                )
             )
-            for n, (name, selected) in enumerate(routes)
-        ]
         modules.append(
             UIElement(
                 "Other",
@@ -365,11 +407,14 @@ PERMISSIONS: dict[str, tuple[str, str, str]] = {
 }
 
 
-def permission_alert(kind: str, app: str, ios_major: int) -> Layer:
+def permission_alert(kind: str, app: str, ios_major: int, variant: frozenset[str] = frozenset()) -> Layer:
     """A first-run permission prompt (SpringBoard Alert): deny first, allow last (as iOS orders them)."""
     title, deny, allow = PERMISSIONS[kind]
     if kind == "microphone" and ios_major < 17:
         allow = "OK"  # (unverified) older releases labelled it OK
+    relabel = variant_ident("permission.allow", ios_major, variant)
+    if relabel is not None and relabel.label != ident("permission.allow", ios_major).label:
+        allow = relabel.label
     text = title.format(app=app)
     alert = UIElement(
         "Alert",
@@ -407,8 +452,9 @@ def permission_alert(kind: str, app: str, ios_major: int) -> Layer:
     )
 
 
-def timer_alert(ios_major: int) -> Layer:
+def timer_alert(ios_major: int, variant: frozenset[str] = frozenset()) -> Layer:
     """The Clock timer going off (SpringBoard alert with Stop; unverified tree)."""
+    stop = variant_ident("timer.stop", ios_major, variant) or ident("timer.stop", ios_major)
     alert = UIElement(
         "Alert",
         label="Timer",
@@ -426,7 +472,8 @@ def timer_alert(ios_major: int) -> Layer:
             ),
             UIElement(
                 "Button",
-                label="Stop",
+                identifier=stop.identifier,
+                label=stop.label,
                 frame=(195, 420, 135, 50),
                 accessible=True,
                 action="timer.stop",
@@ -442,9 +489,15 @@ def timer_alert(ios_major: int) -> Layer:
     )
 
 
-def settings(page: str, bluetooth_on: bool, devices: list[tuple[str, bool]]) -> Layer:
+def settings(
+    page: str,
+    bluetooth_on: bool,
+    devices: list[tuple[str, bool]],
+    ios_major: int = 0,
+    variant: frozenset[str] = frozenset(),
+) -> Layer:
     """Settings (com.apple.Preferences): the root list, or Settings > Bluetooth with its device rows."""
-    bundle = "com.apple.Preferences"
+    bundle = SETTINGS
     if page == "bluetooth":
         rows = [
             _text("Bluetooth", (20, 60, 350, 40), "title"),
@@ -462,10 +515,14 @@ def settings(page: str, bluetooth_on: bool, devices: list[tuple[str, bool]]) -> 
         if bluetooth_on:
             rows.append(_text("MY DEVICES", (20, 180, 350, 24)))
             for n, (name, connected) in enumerate(devices):
+                row = variant_ident("bt.row", ios_major, variant, name)
+                if row is None:
+                    continue
                 rows.append(
                     UIElement(
                         "Cell",
-                        label=name,
+                        identifier=row.identifier,
+                        label=row.label,
                         value="Connected" if connected else "Not Connected",
                         frame=(20, 210 + n * 50, 350, 44),
                         accessible=True,
@@ -475,50 +532,63 @@ def settings(page: str, bluetooth_on: bool, devices: list[tuple[str, bool]]) -> 
                     )
                 )
     elif page == "developer":
-        rows = [
-            _text("Developer", (20, 60, 350, 40), "title"),
-            UIElement(
-                "Button",
-                label="Reset Media Services",
-                frame=(20, 120, 350, 44),
-                accessible=True,
-                action="settings:reset-media-services",
-                style="plain",
-            ),
-        ]
+        reset = variant_ident("settings.reset", ios_major, variant)
+        rows = [_text("Developer", (20, 60, 350, 40), "title")]
+        if reset is not None:
+            rows.append(
+                UIElement(
+                    "Button",
+                    identifier=reset.identifier,
+                    label=reset.label,
+                    frame=(20, 120, 350, 44),
+                    accessible=True,
+                    action="settings:reset-media-services",
+                    style="plain",
+                    provenance=reset.provenance,
+                )
+            )
     else:
-        rows = [
-            _text("Settings", (20, 60, 350, 40), "title"),
-            UIElement(
-                "Cell",
-                identifier="com.apple.settings.developer",
-                label="Developer",
-                frame=(20, 180, 350, 44),
-                accessible=True,
-                action="settings:developer",
-                style="plain",
-            ),
-            UIElement(
-                "Cell",
-                identifier="com.apple.settings.bluetooth",
-                label="Bluetooth",
-                value="On" if bluetooth_on else "Off",
-                frame=(20, 120, 350, 44),
-                accessible=True,
-                action="settings:bluetooth",
-                style="plain",
-            ),
-        ]
+        rows = [_text("Settings", (20, 60, 350, 40), "title")]
+        dev = variant_ident("settings.developer", ios_major, variant)
+        if dev is not None:
+            rows.append(
+                UIElement(
+                    "Cell",
+                    identifier=dev.identifier,
+                    label=dev.label,
+                    frame=(20, 180, 350, 44),
+                    accessible=True,
+                    action="settings:developer",
+                    style="plain",
+                    provenance=dev.provenance,
+                )
+            )
+        bt = variant_ident("settings.bluetooth", ios_major, variant)
+        if bt is not None:
+            rows.append(
+                UIElement(
+                    "Cell",
+                    identifier=bt.identifier,
+                    label=bt.label,
+                    value="On" if bluetooth_on else "Off",
+                    frame=(20, 120, 350, 44),
+                    accessible=True,
+                    action="settings:bluetooth",
+                    style="plain",
+                    provenance=bt.provenance,
+                )
+            )
     window = UIElement(
         "Window", frame=SCREEN, style="app", children=[UIElement("Other", frame=SCREEN, children=rows)]
     )
     return Layer(bundle, application(bundle, "Settings", [window]))
 
 
-def music(playing: bool) -> Layer:
+def music(playing: bool, ios_major: int = 0, variant: frozenset[str] = frozenset()) -> Layer:
     """The Music app: one Play/Pause button (other audio for the duck check; unverified tree)."""
-    bundle = "com.apple.Music"
-    label = "Pause" if playing else "Play"
+    bundle = MUSIC
+    play = variant_ident("music.play", ios_major, variant) or ident("music.play", ios_major)
+    label, identifier = ("Pause", "") if playing else (play.label, play.identifier)
     window = UIElement(
         "Window",
         frame=SCREEN,
@@ -531,6 +601,7 @@ def music(playing: bool) -> Layer:
                     _text("Music", (20, 60, 350, 40), "title"),
                     UIElement(
                         "Button",
+                        identifier=identifier,
                         label=label,
                         frame=(155, 600, 80, 80),
                         accessible=True,

@@ -75,6 +75,8 @@ def _call_json(call: Call) -> dict[str, Any]:
         "caller": call.caller.phone_number,
         "callee": call.callee.phone_number if call.callee else None,
         "address": call.address,
+        "rang": call.rang,
+        "voicemail": call.voicemail,
     }
 
 
@@ -114,6 +116,21 @@ def _add_control_routes(lab: Any, wda_lab: WdaLab) -> None:
         carrier.answer(call)
         return web.json_response(_call_json(call))
 
+    async def get_settings(request: web.Request) -> web.Response:
+        phone = lab.phone(request.match_info["udid"])
+        return web.json_response(wda_lab.boards[phone.udid].call_settings.to_json())
+
+    async def set_settings(request: web.Request) -> web.Response:
+        """``{"voicemail": true, "silence_unknown_callers": true, "focus": "dnd", "contacts": [...],
+        "focus_allowed": [...], "repeated_calls": true}`` (any subset); answers the settings now."""
+        phone = lab.phone(request.match_info["udid"])
+        body = await json_body(request)
+        try:
+            settings = wda_lab.boards[phone.udid].configure_calls(**body)
+        except ValueError as exc:
+            raise UsageError(f"POST /phones/{phone.udid}/settings: {exc}") from None
+        return web.json_response(settings.to_json())
+
     async def ui(request: web.Request) -> web.Response:
         phone = lab.phone(request.match_info["udid"])
         board = wda_lab.boards[phone.udid]
@@ -123,6 +140,7 @@ def _add_control_routes(lab: Any, wda_lab: WdaLab) -> None:
                 "locked": board.locked,
                 "prompt": board.prompt,
                 "call": _call_json(board.call) if board.call else None,
+                "call_settings": board.call_settings.to_json(),
                 "siri": board.siri_text,
                 "control_center": board.control_center,
                 "layers": [layer.bundle_id for layer in board.layers()],
@@ -135,12 +153,16 @@ def _add_control_routes(lab: Any, wda_lab: WdaLab) -> None:
     add("POST", "/carrier/calls/{call_id}/hangup", hang_up)
     add("POST", "/carrier/calls/{call_id}/answer", answer)
     add("GET", "/phones/{udid}/ui", ui)
+    add("GET", "/phones/{udid}/settings", get_settings)
+    add("POST", "/phones/{udid}/settings", set_settings)
 
 
 def install_lab(lab: Any) -> WdaLab:
     """Called by ``VirtualLab.start`` (extension hook): wires every phone the lab adds, and adds the
     control routes ``POST /carrier/calls`` (a call from outside the lab), ``GET /carrier/calls``,
-    ``POST /carrier/calls/{id}/hangup|answer`` and ``GET /phones/{udid}/ui`` (SpringBoard ground truth)."""
+    ``POST /carrier/calls/{id}/hangup|answer``, ``GET /phones/{udid}/ui`` (SpringBoard ground truth) and
+    ``GET|POST /phones/{udid}/settings`` (the phone's call settings: voicemail, Silence Unknown Callers,
+    Focus, contacts)."""
     wda_lab = WdaLab()
     lab.wda = wda_lab
     lab.on_phone_added(wda_lab.add_phone)
