@@ -56,8 +56,7 @@ class AppFailure(HarnessError):
 
 
 def exit_code_for(exc: BaseException) -> ExitCode:
+    """The exit code a subcommand ends with when ``exc`` escapes it (Ctrl-C included: 4)."""
     if isinstance(exc, HarnessError):
         return exc.exit_code
-    if isinstance(exc, KeyboardInterrupt):
-        return ExitCode.INTERNAL
     return ExitCode.INTERNAL

@@ -8,6 +8,8 @@ which rule the app broke.
 
 from __future__ import annotations
 
+from typing import Any
+
 from harness.errors import AppFailure
 from harness.playbook import rule
 from harness.timeline import Span
@@ -46,21 +48,124 @@ def expect_paused(spans: list[Span], start_ns: int, end_ns: int, what: str, max_
         raise _fail("pause-on-began", f"{what}: call audio kept playing {got:.1f} s while it was interrupted")
 
 
-def expect_resumed(spans: list[Span], ended_ns: int, limit_s: float, what: str) -> float:
+def expect_resumed(spans: list[Span], ended_ns: int, limit_s: float, what: str,
+                   rule_id: str = "resume-on-should-resume") -> float:
     """Audio must come back within ``limit_s`` of ``ended_ns``; returns the resume latency (s)."""
     back = first_presence_after(spans, ended_ns)
     if back is None:
-        raise _fail("resume-on-should-resume",
-                    f"{what}: call audio never came back after the interruption ended")
+        raise _fail(rule_id, f"{what}: call audio never came back after the interruption ended")
     latency = (back - ended_ns) / 1e9
     if latency > limit_s:
-        raise _fail("resume-on-should-resume",
+        raise _fail(rule_id,
                     f"{what}: call audio came back {latency:.2f} s after the interruption ended "
                     f"(limit {limit_s:.2f} s)")
     return latency
+
+
+def expect_stays_paused(spans: list[Span], ended_ns: int, until_ns: int, what: str) -> None:
+    """iOS said not to resume: the app must not play again by itself."""
+    got = present_between(spans, ended_ns, until_ns)
+    if got > 0.3:
+        raise _fail("honour-should-not-resume",
+                    f"{what}: call audio came back by itself ({got:.1f} s) after an interruption that "
+                    "ended without shouldResume")
+
+
+def expect_uninterrupted(spans: list[Span], start_ns: int, end_ns: int, what: str, rule_id: str,
+                         min_share: float = 0.9) -> None:
+    """Audio must keep playing through [start, end] (nothing in it may interrupt the call)."""
+    total = (end_ns - start_ns) / 1e9
+    got = present_between(spans, start_ns, end_ns)
+    if total > 0 and got < min_share * total:
+        raise _fail(rule_id, f"{what}: call audio played only {got:.1f} s of {total:.1f} s")
+
+
+def expect_on_route(playing: list[str], wanted: str, what: str, rule_id: str = "") -> None:
+    """The call must be heard on ``wanted`` (``playing``: the routes it was heard on). Without a rule
+    the miss is still the app's (a feature of it did not work) but breaks no playbook rule."""
+    if wanted not in playing:
+        where = ", ".join(playing) or "no route"
+        message = f"{what}: call audio played on {where}, not on the {wanted}"
+        raise _fail(rule_id, message) if rule_id else AppFailure(message)
+
+
+def expect_no_echo(erl_db: float | None, min_erl_db: float, what: str) -> None:
+    """The uplink must not carry the downlink's echo (voice processing on)."""
+    if erl_db is not None and erl_db < min_erl_db:
+        raise _fail("session-mode", f"{what}: the downlink came back in the uplink only {erl_db:.1f} dB "
+                    f"down (at least {min_erl_db:.0f} dB wanted): no echo cancellation")
+
+
+def expect_level_kept(before_db: float | None, after_db: float | None, tolerance_db: float,
+                      what: str) -> None:
+    """After resuming, the call must be as loud as before the interruption."""
+    if before_db is None or after_db is None:
+        return  # presence is judged elsewhere
+    drop = before_db - after_db
+    if drop > tolerance_db:
+        raise _fail("level-after-resume", f"{what}: call audio came back {drop:.1f} dB quieter than "
+                    f"before the interruption (tolerance {tolerance_db:.0f} dB)")
+
+
+def expect_ducked(alone_dbfs: float, during_dbfs: float, floor_dbfs: float, min_duck_db: float,
+                  what: str) -> float:
+    """Other audio must go on, quieter, while the call is active; returns the duck depth (dB)."""
+    if during_dbfs <= floor_dbfs:
+        raise _fail("duck-others", f"{what}: other audio stopped during the call ({during_dbfs:.0f} dBFS) "
+                    "instead of being ducked")
+    depth = alone_dbfs - during_dbfs
+    if depth < min_duck_db:
+        raise _fail("duck-others", f"{what}: other audio was only {depth:.1f} dB quieter during the call "
+                    f"(at least {min_duck_db:.0f} dB wanted)")
+    return depth
+
+
+def expect_restored(alone_dbfs: float, after_dbfs: float, tolerance_db: float, what: str) -> None:
+    """Once the call has ended, other audio must be back at its level."""
+    if alone_dbfs - after_dbfs > tolerance_db:
+        raise _fail("notify-on-deactivate", f"{what}: other audio stayed {alone_dbfs - after_dbfs:.1f} dB "
+                    "down after the call ended")
+
+
+def expect_new_session(session_starts_ns: list[int], after_ns: int, limit_s: float, what: str) -> float:
+    """After a long interruption the app must open a fresh session; returns how long that took (s)."""
+    fresh = [t for t in session_starts_ns if t >= after_ns]
+    if not fresh:
+        raise _fail("ice-recheck", f"{what}: the app opened no new session after its connection expired")
+    took = (min(fresh) - after_ns) / 1e9
+    if took > limit_s:
+        raise _fail("ice-recheck", f"{what}: the new session came {took:.1f} s after the interruption "
+                    f"ended (limit {limit_s:.0f} s)")
+    return took
 
 
 def expect_absent(spans: list[Span], route: str, what: str) -> None:
     total = sum(s.duration_s for s in spans)
     if total > 0.1:
         raise _fail("no-speaker-leak", f"{what}: call audio played {total:.1f} s on the {route}")
+
+
+def expect_call_survives(evidence: Any, route: str, steady: Any, interrupted: Any, after_ns: int,
+                         limits: Any, record: Any = None, paused_margin_s: float = 0.3) -> float:
+    """The whole playbook for one interruption, judged from the captures: the call played on
+    ``route`` before (``steady``), paused during ``interrupted`` (a Window), came back on its own
+    within ``limits.resume_s`` at its level, and never played on another route. Returns the resume
+    latency (s); ``record(name, value)`` receives the measurements (pytest's ``record_property``)."""
+    record = record or (lambda name, value: None)
+    spans = evidence.downlink(route)
+    record("downlink_present_s", round(sum(s.duration_s for s in spans), 3))
+    expect_playing(spans, steady.start_ns, steady.end_ns, f"{route} before the interruption")
+    expect_paused(spans, interrupted.start_ns + int(paused_margin_s * 1e9), interrupted.end_ns,
+                  f"{route} during the interruption")
+    for other in evidence.rig.routes:
+        if other != route:
+            expect_absent(evidence.downlink(other), other, f"{other} capture")
+    latency = expect_resumed(spans, interrupted.end_ns, limits.resume_s, f"{route} after the interruption")
+    record("resume_latency_ms", round(latency * 1000, 1))
+    back = interrupted.end_ns + int((latency + 0.5) * 1e9)
+    before = evidence.level(route, steady.start_ns, steady.end_ns)
+    after = evidence.level(route, back, after_ns)
+    if before is not None and after is not None:
+        record("level_change_db", round(after.db - before.db, 1))
+    expect_level_kept(before and before.db, after and after.db, limits.level_tolerance_db, route)
+    return latency

@@ -21,6 +21,7 @@ RULES: dict[str, Rule] = {
     for r in (
         Rule("session-category", "configure the session as playAndRecord"),
         Rule("session-mode", "use mode voiceChat (voice processing: no downlink echo in the uplink)"),
+        Rule("hfp-option", "allow Bluetooth HFP (allowBluetooth): a headset carries the call"),
         Rule("a2dp-option", "allow Bluetooth A2DP output (allowBluetoothA2DP)"),
         Rule("duck-others", "duck other audio while the call is active (duckOthers)"),
         Rule("pause-on-began", "pause audio when an interruption begins"),

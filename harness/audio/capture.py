@@ -182,10 +182,23 @@ def _window_origin(origins: list[float], blocks: int) -> float | None:
     return float(p50) if p90 - p10 <= WINDOW_SPREAD_NS else None
 
 
+@dataclass
+class _Tap:
+    """One channel of a multichannel capture written to its own mono file as it comes."""
+
+    name: str
+    channel: int
+    path: Path
+    fd: int = -1
+    side: Any = None
+
+
 class Capture:
     """One input stream on one named device, recorded to ``path`` (WAV) + ``path.timing.jsonl``.
 
     ``channel_names`` labels the stream's channels (default: ``name`` for mono, ``name:N`` else).
+    ``split`` (``{name: channel}``) also writes those channels each to ``split_dir/<name>.wav``
+    with the same timing (one stream, one clock, a mono file per route for every reader).
     """
 
     def __init__(
@@ -204,6 +217,8 @@ class Capture:
         flush_s: float = 0.5,
         anchor_s: float = 1.0,
         stall_s: float = 2.0,
+        split: Mapping[str, int] | None = None,
+        split_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         if sample_format not in _FORMATS:
             raise UsageError(f"capture sample_format must be one of {sorted(_FORMATS)}, "
@@ -220,6 +235,14 @@ class Capture:
             raise UsageError(f"capture {self.name}: {len(channel_names)} channel names "
                              f"for {channels} channels")
         self.channel_names = list(channel_names)
+        split_to = Path(split_dir) if split_dir is not None else self.path.parent
+        self._taps = [_Tap(n, ch, split_to / f"{n}.wav") for n, ch in (split or {}).items()]
+        for tap in self._taps:
+            if not 0 <= tap.channel < channels:
+                raise UsageError(f"capture {self.name}: {tap.name} is on channel {tap.channel}, but the "
+                                 f"stream has channels 0..{channels - 1}")
+            if tap.path == self.path:
+                raise UsageError(f"capture {self.name}: channel file {tap.path} would overwrite the capture")
         self._flush_frames = int(flush_s * rate)
         self._anchor_frames = int(anchor_s * rate)
         self._stall_s = stall_s
@@ -230,6 +253,7 @@ class Capture:
         self._stream: Any = None
         self._writer: threading.Thread | None = None
         self._first_anchor = threading.Event()
+        self._first_data = threading.Event()
         self._cb_frames = 0  # frames seen by the callback (callback thread only)
         self._fd = -1
         self._side: Any = None
@@ -245,11 +269,19 @@ class Capture:
         self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         os.write(self._fd, _wav_header(self.sample_format, self.channels, self.rate, 0))
         self._side = open(sidecar_path(self.path), "w", encoding="utf-8", buffering=1)  # noqa: SIM115
-        self._side_line({
+        header = {
             "kind": "header", "device": str(self.device), "name": self.name, "rate": self.rate,
             "channels": self.channels, "sample_format": self.sample_format,
             "channel_names": self.channel_names,
-        })
+        }
+        self._side_line(header)
+        for tap in self._taps:
+            tap.path.parent.mkdir(parents=True, exist_ok=True)
+            tap.fd = os.open(tap.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            os.write(tap.fd, _wav_header(self.sample_format, 1, self.rate, 0))
+            tap.side = open(sidecar_path(tap.path), "w", encoding="utf-8", buffering=1)  # noqa: SIM115
+            tap.side.write(json.dumps({**header, "channels": 1, "channel_names": [tap.name],
+                                       "split_from": str(self.path), "channel": tap.channel}) + "\n")
         try:
             self._stream = sd.RawInputStream(
                 device=index, samplerate=self.rate, channels=self.channels, dtype=self.sample_format,
@@ -264,6 +296,20 @@ class Capture:
         self._stream.start()
         self._emit("capture-open", device=str(self.device), path=str(self.path), channels=self.channel_names)
         return self
+
+    @property
+    def recording(self) -> bool:
+        return self._stream is not None
+
+    def wait_flowing(self, timeout: float = 15.0) -> None:
+        """Block until the device delivers audio (the clock anchors follow within seconds: the
+        recording is placed on the lab clock when it is read, so a rig need not wait for them)."""
+        if not self._first_data.wait(timeout):
+            raise LabFault(
+                f"capture {self.name}: no audio from {self.device!r} within {timeout:.0f} s "
+                "(virtual lab: is a player open on its sink? an idle null sink delivers nothing)",
+                tag="capture-silent",
+            )
 
     def wait_started(self, timeout: float = 15.0) -> int:
         """Block until the first anchor exists; return the lab-clock time of frame 0."""
@@ -345,10 +391,15 @@ class Capture:
             if item is None:
                 break
             data, first, n, cur, adc, now, flags = item
+            self._first_data.set()
             if stalled:
                 stalled = False
                 self._emit("capture-resumed", frame=first)
             os.write(self._fd, data)
+            if self._taps:
+                block = np.frombuffer(data, dtype=_FORMATS[self.sample_format][2]).reshape(n, self.channels)
+                for tap in self._taps:
+                    os.write(tap.fd, np.ascontiguousarray(block[:, tap.channel]).tobytes())
             self.frames = first + n
             unpatched += n
             if unpatched >= self._flush_frames:
@@ -378,6 +429,10 @@ class Capture:
                 t = self.time_of(first) if self.anchors else now
                 self._side_line({"kind": "status", "frame": first, "t_ns": t, "flags": flags})
                 self._emit("capture-status", t_ns=t, frame=first, flags=flags)
+        if not self.anchors and cb_origins:
+            # closed before the first anchor window was full: place it by the callback times (the
+            # latest possible time of each block), so every closed capture is on the lab clock
+            self._add_anchor(window_start, min(cb_origins) + window_start * ns_per_frame, "callback")
         self._patch_header()
 
     def _add_anchor(self, frame: int, t_ns: float, source: str) -> None:
@@ -392,10 +447,16 @@ class Capture:
         _, width, _ = _FORMATS[self.sample_format]
         os.pwrite(self._fd, _wav_header(self.sample_format, self.channels, self.rate,
                                         self.frames * self.channels * width), 0)
+        for tap in self._taps:
+            os.pwrite(tap.fd, _wav_header(self.sample_format, 1, self.rate, self.frames * width), 0)
 
     def _side_line(self, rec: dict[str, Any]) -> None:
+        line = json.dumps(rec) + "\n"
         if self._side is not None:
-            self._side.write(json.dumps(rec) + "\n")
+            self._side.write(line)
+        for tap in self._taps:
+            if tap.side is not None:
+                tap.side.write(line)
 
     def _close_files(self) -> None:
         if self._fd >= 0:
@@ -405,6 +466,14 @@ class Capture:
         if self._side is not None:
             self._side.close()
             self._side = None
+        for tap in self._taps:
+            if tap.fd >= 0:
+                os.fsync(tap.fd)
+                os.close(tap.fd)
+                tap.fd = -1
+            if tap.side is not None:
+                tap.side.close()
+                tap.side = None
 
     def _emit(self, kind: str, **fields: Any) -> None:
         if self.timeline is not None:
@@ -449,3 +518,72 @@ class CaptureSet:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# -- the capture chain's reference channel -------------------------------------------------------
+
+REFERENCE_WINDOW_S = 0.01
+REFERENCE_DEAD_DB = -20.0  # a window this far under the reference's usual level is dead
+REFERENCE_SILENT_DBFS = -80.0  # a reference whose usual level is under this never played
+PILOT_PHASE_STEP_RAD = 0.1  # a jump of the pilot's phase between live windows: frames lost or added
+
+
+@dataclass(frozen=True)
+class ReferenceGap:
+    """A stretch where the capture chain's reference was dead (``dead``) or broken
+    (``discontinuity``: the pilot's phase jumped, frames were lost or added; no length).
+    ``open_ended``: dead up to the end of the recording (the chain went silent and stayed so)."""
+
+    start_frame: int
+    end_frame: int
+    kind: str
+    open_ended: bool = False
+
+    @property
+    def frames(self) -> int:
+        return self.end_frame - self.start_frame
+
+
+def reference_gaps(samples: np.ndarray, rate: int, signal: str = "pilot", pilot_hz: float = 997.0,
+                   min_s: float = REFERENCE_WINDOW_S) -> list[ReferenceGap]:
+    """Where the reference channel of a capture chain was dead or broken, in frames of the capture.
+
+    Dead: 10 ms windows more than 20 dB under the channel's median level (the whole channel when
+    that median is under -80 dBFS: the chain delivered nothing). For a pilot, also every jump of
+    its phase between two live windows. ``signal`` is ``pilot`` or ``mouth`` (level only).
+    """
+    if signal not in ("pilot", "mouth"):
+        raise UsageError(f"reference signal must be 'pilot' or 'mouth', not {signal!r}")
+    x = np.asarray(samples, dtype=np.float64)
+    hop = max(1, round(REFERENCE_WINDOW_S * rate))
+    n = len(x) // hop
+    if n == 0:
+        return []
+    blocks = x[: n * hop].reshape(n, hop)
+    rms = np.sqrt(np.mean(blocks * blocks, axis=1))
+    usual = float(np.median(rms))
+    if usual < 10 ** (REFERENCE_SILENT_DBFS / 20):
+        return [ReferenceGap(0, n * hop, "dead", open_ended=True)]
+    dead = rms < usual * 10 ** (REFERENCE_DEAD_DB / 20)
+    gaps: list[ReferenceGap] = []
+    min_windows = max(1, round(min_s / REFERENCE_WINDOW_S))
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], dead.astype(np.int8), [0]])))
+    for a, b in zip(edges[::2], edges[1::2], strict=True):
+        if b - a >= min_windows:
+            gaps.append(ReferenceGap(int(a) * hop, int(b) * hop, "dead", open_ended=bool(b == n)))
+    if signal == "pilot":
+        t = np.arange(n * hop, dtype=np.float64).reshape(n, hop)
+        z = np.sum(blocks * np.exp(-2j * np.pi * pilot_hz * t / rate), axis=1)
+        alive = rms > usual * 10 ** (-3 / 20)
+        steps = np.angle(z[1:] * np.conj(z[:-1]))
+        for k in np.flatnonzero(alive[1:] & alive[:-1] & (np.abs(steps) > PILOT_PHASE_STEP_RAD)):
+            gaps.append(ReferenceGap(int(k + 1) * hop, int(k + 1) * hop, "discontinuity"))
+        # z is demodulated at absolute frames, so a continuous pilot keeps its phase across a dead
+        # stretch too: a mute keeps it, a chain that lost frames does not
+        for g in [g for g in gaps if g.kind == "dead"]:
+            a, b = g.start_frame // hop - 1, g.end_frame // hop
+            jumped = a >= 0 and b < n and alive[a] and alive[b] and \
+                abs(np.angle(z[b] * np.conj(z[a]))) > PILOT_PHASE_STEP_RAD
+            if jumped:
+                gaps.append(ReferenceGap(g.end_frame, g.end_frame, "discontinuity"))
+    return sorted(gaps, key=lambda g: (g.start_frame, g.kind))

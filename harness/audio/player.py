@@ -270,6 +270,47 @@ class Player:
             self.timeline.emit(SOURCE, kind, name=self.name, **fields)
 
 
+class MusicSource:
+    """Another app's audio: a music-like signal, deterministic per seed, unlike the probe.
+
+    Notes of 250 ms (a chord of three harmonic tones with an attack and a decay) on a pentatonic
+    scale: tonal, rhythmic, with silences between attacks, where the probe is band-limited noise.
+    Every note has the same RMS, :attr:`RMS_DBFS`, so a level set in dB is exact over whole notes.
+    """
+
+    RMS_DBFS = -18.0
+    NOTE_S = 0.25
+    SCALE = (0, 2, 4, 7, 9, 12, 14, 16)
+
+    def __init__(self, seed: int, rate: int = 48000) -> None:
+        self.seed, self.rate = seed, rate
+        self._rng = np.random.default_rng(seed)
+        self._buf = np.zeros(0, dtype=np.float32)
+
+    @property
+    def rms_dbfs(self) -> float:
+        return self.RMS_DBFS
+
+    def read(self, n: int) -> np.ndarray:
+        while len(self._buf) < n:
+            self._buf = np.concatenate([self._buf, self._note()])
+        out, self._buf = self._buf[:n], self._buf[n:]
+        return out
+
+    def _note(self) -> np.ndarray:
+        n = round(self.NOTE_S * self.rate)
+        t = np.arange(n) / self.rate
+        root = 220.0 * 2 ** (float(self._rng.choice(self.SCALE)) / 12)
+        x = np.zeros(n)
+        for ratio in (1.0, 1.25, 1.5):
+            for h in range(1, 5):
+                x += np.sin(2 * np.pi * root * ratio * h * t) / h
+        env = np.minimum(t / 0.01, 1.0) * np.exp(-t / 0.12)
+        x *= env
+        x *= 10 ** (self.RMS_DBFS / 20) / np.sqrt(np.mean(x**2))
+        return x.astype(np.float32)
+
+
 def play_probe(device: str | int, seed: int, *, timeline: Any = None, name: str | None = None,
                band: str = "voice", rate: int = 48000, channels: int = 2) -> Player:
     """Open a player on ``device`` and play the endless probe of ``seed`` (the mouth: MOUTH_SEED)."""

@@ -50,6 +50,9 @@ class Sink:
     module: int
     channels: int
     rate: int
+    channel_map: str | None = None
+    master: str | None = None
+    """For a remap sink: the sink it plays into."""
 
     @property
     def device(self) -> str:
@@ -71,6 +74,41 @@ class SinkInput:
     pid: int | None
     application: str
     media: str
+    owner_module: int | None = None
+    """The module that plays it (a loopback, module-sine...); None for a client's stream."""
+
+
+ALSA_CHANNEL_MAPS = {
+    1: "mono",
+    2: "front-left,front-right",
+    3: "front-left,front-right,aux0",
+    4: "front-left,front-right,rear-left,rear-right",
+    5: "front-left,front-right,rear-left,rear-right,front-center",
+    6: "front-left,front-right,rear-left,rear-right,front-center,lfe",
+    7: "front-left,front-right,rear-left,rear-right,front-center,lfe,aux0",
+    8: "front-left,front-right,rear-left,rear-right,front-center,lfe,side-left,side-right",
+}
+"""The channel map ALSA's ``pulse`` plugin gives a stream of N channels (measured: pactl list
+source-outputs, libasound2-plugins 1.2.7.1). A sink whose map differs is remixed by name on the way
+to such a stream (left channels into front-left...), silently; a sink with exactly this map is not."""
+
+
+def alsa_channel_map(channels: int) -> str:
+    try:
+        return ALSA_CHANNEL_MAPS[channels]
+    except KeyError:
+        raise UsageError(
+            f"a multichannel lab device can have 1 to {max(ALSA_CHANNEL_MAPS)} channels through ALSA's "
+            f"pulse plugin, not {channels}: capture fewer routes per device"
+        ) from None
+
+
+def _module_index(value: Any) -> int | None:
+    try:
+        index = int(value)
+    except (TypeError, ValueError):
+        return None
+    return index if 0 <= index < 2**32 - 1 else None  # PA_INVALID_INDEX: no owner
 
 
 def check_name(name: str, what: str = "sink name") -> str:
@@ -272,29 +310,69 @@ class PulseServer:
 
     # -- sinks and streams ------------------------------------------------------------------------
 
-    def add_sink(self, name: str, channels: int = 2, description: str | None = None) -> Sink:
-        """Create a null sink ``name`` and its ALSA devices ``name`` and ``name_monitor``."""
+    def add_sink(self, name: str, channels: int = 2, description: str | None = None,
+                 channel_map: str | None = None) -> Sink:
+        """Create a null sink ``name`` and its ALSA devices ``name`` and ``name_monitor``.
+
+        ``channel_map`` labels its channels (default: PulseAudio's for the count); a multichannel
+        device recorded through ALSA should have :func:`alsa_channel_map` so nothing is remixed.
+        """
         check_name(name)
         with self._lock:
             if name in self.sinks:
                 return self.sinks[name]
             desc = (description or f"harness lab {name}").replace(" ", "_")
+            args = [f"channel_map={channel_map}"] if channel_map else []
             out = self.pactl(
                 "load-module", "module-null-sink", f"sink_name={name}", f"rate={self.rate}",
-                f"channels={channels}", f"format={self.sample_format}",
+                f"channels={channels}", f"format={self.sample_format}", *args,
                 f"sink_properties=device.description={desc}",
             )
-            sink = Sink(name, int(out.strip()), channels, self.rate)
+            sink = Sink(name, int(out.strip()), channels, self.rate, channel_map)
             self.sinks[name] = sink
             self._write_alsa_config()
         self._event("sink-added", sink=name, module=sink.module, channels=channels)
         return sink
 
-    def remove_sink(self, name: str) -> None:
+    def add_channel_sink(self, name: str, master: str, position: str, description: str | None = None) -> Sink:
+        """A mono sink that plays into one labelled channel of ``master`` and nowhere else.
+
+        A ``module-remap-sink`` with ``remix=no``: its one channel is relabelled ``position``
+        (e.g. ``rear-left``) and lands on the master's channel of that name only; no resampling,
+        the master's clock. Anything played into it (stereo included) is mixed to mono first.
+        """
+        check_name(name)
         with self._lock:
-            sink = self.sinks.pop(name, None)
+            if name in self.sinks:
+                return self.sinks[name]
+            parent = self.sinks.get(master)
+            if parent is None:
+                raise UsageError(f"no lab sink named {master!r} to play {name!r} into; "
+                                 f"the server has {sorted(self.sinks)}")
+            if parent.channel_map is None or position not in parent.channel_map.split(","):
+                raise UsageError(f"lab sink {master!r} has no channel labelled {position!r} "
+                                 f"(its map: {parent.channel_map or 'unlabelled'})")
+            desc = (description or f"harness lab {name}").replace(" ", "_")
+            out = self.pactl(
+                "load-module", "module-remap-sink", f"sink_name={name}", f"master={master}", "channels=1",
+                "channel_map=mono", f"master_channel_map={position}", "remix=no",
+                f"sink_properties=device.description={desc}",
+            )
+            sink = Sink(name, int(out.strip()), 1, self.rate, "mono", master)
+            self.sinks[name] = sink
+            self._write_alsa_config()
+        self._event("sink-added", sink=name, module=sink.module, channels=1, master=master, position=position)
+        return sink
+
+    def remove_sink(self, name: str) -> None:
+        """Remove a sink, and first every sink that plays into it."""
+        with self._lock:
+            sink = self.sinks.get(name)
             if sink is None:
                 raise UsageError(f"no lab sink named {name!r}; the server has {sorted(self.sinks)}")
+            for child in [s.name for s in self.sinks.values() if s.master == name]:
+                self.remove_sink(child)
+            del self.sinks[name]
             self.pactl("unload-module", str(sink.module))
             self._write_alsa_config()
         self._event("sink-removed", sink=name)
@@ -317,8 +395,22 @@ class PulseServer:
                 index=int(si["index"]), sink=names.get(si["sink"], str(si["sink"])),
                 pid=int(pid) if pid and str(pid).isdigit() else None,
                 application=str(props.get("application.name", "")), media=str(props.get("media.name", "")),
+                owner_module=_module_index(si.get("owner_module")),
             ))
         return result
+
+    def set_sink_input_volume(self, index: int, factor: float) -> None:
+        """Set one stream's volume as a linear amplitude factor (0.1 is -20 dB)."""
+        if factor < 0:
+            raise UsageError(f"a volume factor cannot be negative ({factor})")
+        self.pactl("set-sink-input-volume", str(index), f"{factor:.6f}")
+
+    def set_sink_input_mute(self, index: int, muted: bool) -> None:
+        self.pactl("set-sink-input-mute", str(index), "1" if muted else "0")
+
+    def set_source_mute(self, source: str, muted: bool) -> None:
+        """Mute a source (``<sink>.monitor``): every stream recording it gets zeros until unmuted."""
+        self.pactl("set-source-mute", source, "1" if muted else "0")
 
     def move_sink_input(self, index: int, sink: str) -> None:
         """Move one playback stream to another sink: the route switch (seamless, sample-exact)."""

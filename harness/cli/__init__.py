@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import tempfile
+import time
 import traceback
+from pathlib import Path
 
 from harness import __version__
-from harness.errors import ExitCode, HarnessError
+from harness.errors import ExitCode, HarnessError, LabFault
 
 SUBCOMMANDS = ("probe", "analyze", "peer", "sim", "devices", "doctor", "phone", "run", "repro", "watch")
 
@@ -50,17 +54,44 @@ def main(argv: list[str] | None = None) -> int:
         return ExitCode.USAGE
     try:
         return int(args.func(args))
+    except LabFault as exc:
+        print(f"harness {args.command}: lab fault [{exc.tag}]: {exc}", file=sys.stderr)
+        return int(exc.exit_code)
     except HarnessError as exc:
+        if exc.exit_code == ExitCode.INTERNAL:
+            return _internal_error(args, exc)
         print(f"harness {args.command}: {exc}", file=sys.stderr)
         return int(exc.exit_code)
     except KeyboardInterrupt:
-        print(f"harness {args.command}: interrupted", file=sys.stderr)
+        print(f"harness {args.command}: interrupted (exit 4)", file=sys.stderr)
         return int(ExitCode.INTERNAL)
-    except Exception:  # an internal error: keep the traceback, it is our bug
-        traceback.print_exc()
-        print(f"harness {args.command}: internal error (exit 4); please report the traceback above",
-              file=sys.stderr)
-        return int(ExitCode.INTERNAL)
+    except Exception as exc:  # an internal error: our bug; keep the traceback for the report
+        return _internal_error(args, exc)
+
+
+def _internal_error(args: argparse.Namespace, exc: BaseException) -> int:
+    """Exit 4 with one short line; the traceback goes to a file (``--out`` when there is one)."""
+    path = _traceback_path(args)
+    text = "".join(traceback.format_exception(exc))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"harness {args.command} (harness {__version__}, argv {sys.argv!r})\n{text}")
+        where = f"traceback saved to {path}"
+    except OSError:
+        print(text, file=sys.stderr)
+        where = "traceback above"
+    first = (str(exc).strip().splitlines() or [""])[0][:300]
+    print(f"harness {args.command}: internal error (exit 4): {type(exc).__name__}: {first}; {where} "
+          "(please report it)", file=sys.stderr)
+    return int(ExitCode.INTERNAL)
+
+
+def _traceback_path(args: argparse.Namespace) -> Path:
+    out = getattr(args, "out", None)
+    if out and Path(out).is_dir():
+        return Path(out) / "harness-error.txt"
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path(tempfile.gettempdir()) / f"harness-{args.command}-{stamp}-{os.getpid()}.traceback.txt"
 
 
 def run() -> None:

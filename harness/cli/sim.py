@@ -17,7 +17,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "up", help="run the virtual lab in the foreground until Ctrl-C, SIGTERM or `sim down`"
     )
     up.add_argument(
-        "--phones", type=int, default=2, help="number of virtual phones (first is the DUT; default 2)"
+        "--phones", type=int, default=2, help="number of virtual phones (the first --duts are DUTs; "
+        "default 2)"
+    )
+    up.add_argument(
+        "--duts", type=int, default=1,
+        help="how many of the phones are DUTs, the rest callers (default 1; one per pytest-xdist worker)",
     )
     up.add_argument(
         "--ios",
@@ -81,6 +86,7 @@ def run_up(args: argparse.Namespace) -> int:
     config = LabConfig.default(
         args.phones,
         versions,
+        duts=args.duts,
         state_dir=state_dir,
         usbmuxd_address=args.usbmuxd,
         system_socket=args.system_socket,

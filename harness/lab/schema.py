@@ -31,7 +31,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from harness import ios
 from harness.errors import UsageError
@@ -52,17 +60,74 @@ class AudioPort(_Model):
 
 ROUTES = ("receiver", "speaker", "bt_hfp", "bt_a2dp", "wired", "airplay", "car")
 """Output routes a capture map may name (the virtual lab records all but airplay and car)."""
+_GROUPED_KEYS = {"device", "channels", "reference", "device_channels"}
+
+
+class Reference(_Model):
+    """The capture chain's reference channel: a pilot tone wired into an input of the capture
+    interface (or the mouth's signal looped back). Every dropout of the chain silences or breaks it
+    too, so a silent route with a live reference is the app's, and both silent is the lab's."""
+
+    channel: int = Field(ge=0)
+    device: str | None = None
+    """Default: the device of the routes (one multichannel capture)."""
+    signal: Literal["pilot", "mouth"] = "pilot"
+    pilot_hz: float = Field(default=997.0, gt=0)
 
 
 class Audio(_Model):
-    """A phone's audio rig: which input records each output route, and the mouth that plays into
-    its microphone. ``env`` is what a process needs to open these devices (the virtual lab's
-    PulseAudio server, for example)."""
+    """A phone's audio rig: which input records each output route, the reference channel of the
+    capture chain, and the mouth that plays into its microphone. ``env`` is what a process needs to
+    open these devices (the virtual lab's PulseAudio server, for example).
+
+    Two spellings of the capture map, the same model: per route (``speaker: {device, channel}``,
+    routes may sit on different devices) or one multichannel device with explicit channels::
+
+        capture:
+          device: dut_capture_monitor
+          channels: {receiver: 0, speaker: 1}
+          reference: 2                     # or {channel: 2, signal: pilot, pilot_hz: 997}
+          device_channels: 3               # width to open the device with (default: highest + 1)
+
+    Open a multichannel device with its full width: ALSA's pulse plugin remixes by channel name
+    when the widths differ.
+    """
 
     capture: dict[str, AudioPort] = Field(default_factory=dict)
+    reference: Reference | None = None
+    device_channels: dict[str, int] = Field(default_factory=dict)
+    """Per capture device: how many channels to open it with."""
     mouth: AudioPort | None = None
     rate: int = Field(default=48000, gt=0)
     env: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _grouped(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not isinstance(data.get("capture"), dict):
+            return data
+        data = dict(data)
+        capture = dict(data["capture"])
+        if "device" in capture or "channels" in capture:
+            unknown = set(capture) - _GROUPED_KEYS
+            if unknown:
+                raise ValueError(f"capture: unknown key(s) {sorted(unknown)} beside device/channels; a "
+                                 "multichannel capture has device, channels, reference, device_channels")
+            device = capture.get("device")
+            channels = capture.get("channels")
+            if not device or not isinstance(channels, dict) or not channels:
+                raise ValueError("capture: a multichannel capture needs device: NAME and "
+                                 "channels: {route: index, ...}")
+            data["capture"] = {r: {"device": device, "channel": ch} for r, ch in channels.items()}
+            if capture.get("reference") is not None:
+                ref = capture["reference"]
+                data["reference"] = {"channel": ref} if isinstance(ref, int) else ref
+            if capture.get("device_channels") is not None:
+                data["device_channels"] = {str(device): capture["device_channels"]}
+        elif "reference" in capture:
+            data["reference"] = capture.pop("reference")
+            data["capture"] = capture
+        return data
 
     @field_validator("capture")
     @classmethod
@@ -70,6 +135,93 @@ class Audio(_Model):
         for route in v:
             if route not in ROUTES:
                 raise ValueError(f"unknown route {route!r} in the capture map; routes: {', '.join(ROUTES)}")
+        return v
+
+    @model_validator(mode="after")
+    def _channels(self) -> Audio:
+        if self.reference is not None and self.reference.device is None:
+            devices = {p.device for p in self.capture.values()}
+            if len(devices) != 1:
+                raise ValueError("capture.reference: name its device (the routes are on several devices)")
+            self.reference.device = devices.pop()
+        used: dict[tuple[str, int], str] = {}
+        for name, port in self.ports():
+            key = (port.device, port.channel)
+            if key in used:
+                raise ValueError(f"capture: {name} and {used[key]} both use channel {port.channel} of "
+                                 f"{port.device!r}; give each its own channel")
+            used[key] = name
+            width = self.device_channels.get(port.device)
+            if width is not None and port.channel >= width:
+                raise ValueError(f"capture: {name} uses channel {port.channel} but {port.device!r} is opened "
+                                 f"with {width} channels (device_channels)")
+        return self
+
+    def ports(self) -> list[tuple[str, AudioPort]]:
+        """(name, port) of every captured channel: the routes, then ``reference``."""
+        out = list(self.capture.items())
+        if self.reference is not None and self.reference.device is not None:
+            out.append(("reference", AudioPort(device=self.reference.device, channel=self.reference.channel)))
+        return out
+
+    def width(self, device: str) -> int:
+        """How many channels to open ``device`` with."""
+        if device in self.device_channels:
+            return self.device_channels[device]
+        return max(p.channel for n, p in self.ports() if p.device == device) + 1
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: Any) -> dict[str, Any]:
+        out = handler(self)
+        if not out.get("device_channels", True):
+            out.pop("device_channels")
+        devices = {p.device for p in self.capture.values()}
+        if len(devices) != 1 or (self.reference is not None and self.reference.device not in devices):
+            if self.reference is not None:
+                out.setdefault("capture", {})["reference"] = out.pop("reference")
+            return out
+        device = devices.pop()
+        grouped: dict[str, Any] = {"device": device,
+                                   "channels": {r: p.channel for r, p in self.capture.items()}}
+        ref = out.pop("reference", None)
+        if ref is not None:
+            ref.pop("device", None)
+            grouped["reference"] = ref
+        widths = out.pop("device_channels", {}) or {}
+        if device in widths:
+            grouped["device_channels"] = widths[device]
+        out["capture"] = grouped
+        return out
+
+
+ACCESSORY_KINDS = ("bluetooth", "wired_headphones", "wired_headset", "car_audio")
+_PLUGIN = re.compile(r"^[A-Za-z_][\w.]*[:.][A-Za-z_]\w*$")
+
+
+class AccessorySpec(_Model):
+    """A lab accessory the harness can power and connect (``harness.lab.accessories``).
+
+    ``plugin`` is the dotted path of its class (``package.module:Class``); the virtual lab's is
+    ``harness.lab.accessories:VirtualAccessory``. ``options`` go to the plugin as they are.
+    """
+
+    name: str = Field(min_length=1)
+    kind: Literal["bluetooth", "wired_headphones", "wired_headset", "car_audio"] = "bluetooth"
+    plugin: str
+    device: str | None = None
+    """The phone it pairs with (name or UDID); None: any phone may use it."""
+    profiles: list[Literal["hfp", "a2dp"]] = Field(default_factory=list)
+    """Bluetooth profiles it offers: ``hfp`` (a headset: microphone and speaker), ``a2dp`` (a
+    speaker or headphones for media). Scenarios pick accessories by these (``requires``)."""
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("plugin")
+    @classmethod
+    def _plugin(cls, v: str) -> str:
+        if not _PLUGIN.match(v):
+            raise ValueError(
+                f"{v!r} is not a dotted path to a class (e.g. harness.lab.accessories:VirtualAccessory)"
+            )
         return v
 
 
@@ -131,6 +283,9 @@ class App(_Model):
 
 class Peer(_Model):
     bind: str = "127.0.0.1:0"
+    consent_timeout_s: float | None = Field(default=None, ge=2.0, le=300.0)
+    """How long the peer keeps a connection whose phone stopped answering ICE consent checks
+    (default: RFC 7675's 30 s). A lab may shorten it to keep the long-interruption scenario short."""
 
     @field_validator("bind")
     @classmethod
@@ -141,6 +296,26 @@ class Peer(_Model):
         return v
 
 
+class SystemLog(_Model):
+    """How iOS's audio daemon logs the interruptions it posts (harness.ios; to verify on hardware:
+    a lab whose iOS words it differently sets its own pattern)."""
+
+    audio_process: str = ios.SYSTEM_AUDIO_PROCESS
+    interruption_pattern: str = ios.INTERRUPTION_LOG_PATTERN
+
+    @field_validator("interruption_pattern")
+    @classmethod
+    def _pattern(cls, v: str) -> str:
+        try:
+            groups = re.compile(v).groupindex
+        except re.error as exc:
+            raise ValueError(f"not a regular expression ({exc})") from None
+        if not {"type", "bundle"} <= set(groups):
+            raise ValueError("the pattern needs the named groups (?P<type>began|ended) and (?P<bundle>...), "
+                             "and (?P<should_resume>...) for ended")
+        return v
+
+
 class Lab(_Model):
     version: Literal[1] = 1
     usbmuxd: str | None = None
@@ -148,7 +323,10 @@ class Lab(_Model):
     app: App | None = None
     audio: Audio = Field(default_factory=Audio)
     peer: Peer = Field(default_factory=Peer)
+    system_log: SystemLog = Field(default_factory=SystemLog)
     bluetooth_plugin: str | None = None
+    accessories: list[AccessorySpec] = Field(default_factory=list)
+    """Accessories the harness controls (power, connect): each through its plugin."""
     virtual: bool = False
     """Written by ``harness sim up``: this lab is the virtual lab (for reports only)."""
 
@@ -163,6 +341,13 @@ class Lab(_Model):
                 seen.add(value)
         if not any(d.role == "dut" for d in self.devices):
             raise ValueError("no device has role: dut; mark the phone under test with `role: dut`")
+        names: set[str] = set()
+        for a in self.accessories:
+            if a.name in names:
+                raise ValueError(f"two accessories are named {a.name!r}; each needs its own name")
+            names.add(a.name)
+            if a.device is not None and not any(a.device in (d.name, d.udid) for d in self.devices):
+                raise ValueError(f"accessory {a.name!r} names device {a.device!r}, which is not in devices")
         return self
 
     # -- queries ---------------------------------------------------------------------------------

@@ -89,6 +89,7 @@ def start_lab_process(
     ios_versions: str | None = None,
     extra_args: list[str] | None = None,
     timeout: float = 60.0,
+    duts: int = 1,
 ) -> LabProcess:
     """Start ``harness sim up`` in a subprocess and wait until its sim.json is written."""
     state_dir = Path(state_dir)
@@ -104,12 +105,15 @@ def start_lab_process(
         str(state_dir),
         "--phones",
         str(phones),
+        "--duts",
+        str(duts),
     ]
     if ios_versions:
         cmd += ["--ios", ios_versions]
     cmd += extra_args or []
     log = open(state_dir / "sim.log", "ab")  # noqa: SIM115 - the child owns it for its life
-    process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                               start_new_session=True)  # a Ctrl-C on the run must not stop the lab mid-run
     log.close()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -76,3 +76,25 @@ def default_hosts(bind_host: str, configured: Sequence[str] = ()) -> tuple[str, 
     if bind_host in ("", "0.0.0.0", "::"):
         return None
     return validate([bind_host])
+
+
+RFC7675_CONSENT_S = 30.0
+"""RFC 7675: consent expires 30 s after the last answered check (aioice: 6 checks, 5 s apart)."""
+
+
+def set_consent_timeout(seconds: float) -> None:
+    """How long the lab peer keeps a connection whose other end stopped answering consent checks.
+
+    aioice (0.13) reads two module constants, ``CONSENT_INTERVAL`` (5 s) and ``CONSENT_FAILURES`` (6),
+    and has no per-connection option, so this sets the interval process-wide: the lab peer's process
+    only (the phone's app runs in its own process, on a real phone on its own stack). A lab shortens
+    it to keep a "longer than ICE consent" scenario short; the default is RFC 7675's 30 s.
+    """
+    if not 2.0 <= seconds <= 300.0:
+        raise UsageError(f"peer consent_timeout_s must be within 2..300 s (got {seconds})")
+    aioice.ice.CONSENT_INTERVAL = seconds / aioice.ice.CONSENT_FAILURES
+
+
+def consent_timeout() -> float:
+    """The longest a silent connection survives: checks are 0.8-1.2 x the interval apart."""
+    return aioice.ice.CONSENT_INTERVAL * aioice.ice.CONSENT_FAILURES * 1.2

@@ -62,7 +62,10 @@ class WhipPeer:
                  timeline: Timeline | None = None, downlink: str = "probe", ice_hosts: Iterable[str] = (),
                  ice_servers: Iterable[str] = (), tls_cert: str | Path | None = None,
                  tls_key: str | Path | None = None, max_body: int = MAX_BODY, probe_seed: int | None = None,
-                 decode_on_exit: bool = True, gap_ms: float = 60.0) -> None:
+                 decode_on_exit: bool = True, gap_ms: float = 60.0,
+                 consent_timeout_s: float | None = None) -> None:
+        """``consent_timeout_s``: how long a connection whose phone stopped answering lives
+        (:func:`harness.peer.ice.set_consent_timeout`; default RFC 7675's 30 s)."""
         if downlink not in MODES:
             raise UsageError(f"--downlink {downlink!r}: choose one of {', '.join(MODES)}")
         self.host, self.port = parse_bind(bind)
@@ -76,6 +79,8 @@ class WhipPeer:
         self.timeline = timeline
         self.downlink = downlink
         self.ice_hosts = ice.default_hosts(self.host, list(ice_hosts))
+        if consent_timeout_s is not None:
+            ice.set_consent_timeout(consent_timeout_s)
         self.ice_servers = list(ice_servers)
         self.max_body = max_body
         self.probe_seed = probe_seed

@@ -189,6 +189,11 @@ RESET_MEDIA_SERVICES: tuple[Locator, ...] = (
     Locator("label CONTAINS[c] 'reset media'", {"predicate": "label CONTAINS[c] 'reset media'"}),
 )
 
+MUSIC_PAUSE: tuple[Locator, ...] = (
+    Locator("Music button name=Pause", {"name": "Pause", "className": "Button"}),
+    Locator("Music button label CONTAINS[c] 'pause'", _button("CONTAINS[c]", "pause")),
+)
+
 MUSIC_PLAY: tuple[Locator, ...] = (
     Locator("Music button name=Play", {"name": "Play", "className": "Button"}),
     Locator("Music button label CONTAINS[c] 'play'", _button("CONTAINS[c]", "play")),

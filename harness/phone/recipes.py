@@ -201,6 +201,10 @@ class Phone:
             raise UsageError(f"start_timer needs a positive number of seconds (got {seconds})")
         return self.siri(f"set a timer for {int(seconds)} seconds", timeout=timeout)
 
+    def wait_timer_alert(self, *, timeout: float = 30.0) -> Match:
+        """Wait until the timer's alarm shows (it went off), without stopping it."""
+        return self._wait("timer_alert", L.TIMER_STOP, timeout)
+
     def stop_timer(self, *, timeout: float = 30.0) -> Match:
         """Stop the timer's alarm when it goes off (waits up to ``timeout`` for it)."""
         return self._run("stop_timer", L.TIMER_STOP, timeout)
@@ -312,6 +316,29 @@ class Phone:
         match = self._run("play_other_audio", L.MUSIC_PLAY, timeout)
         self._back_to(before)
         return match
+
+    def stop_other_audio(self, *, timeout: float = 10.0) -> bool:
+        """Pause Music if it plays (the baseline); True if it was playing. Leaves Music in front."""
+        self.launch_app(L.MUSIC_BUNDLE, {}, relaunch=False, timeout=timeout)
+        hit = self._find(L.ordered(L.MUSIC_PAUSE, self.ios_major), 1.0)
+        if hit is None:
+            return False
+        n, loc, found = hit
+        self._act(loc, found)
+        self._matched("stop_other_audio", n, loc, found)
+        return True
+
+    def timer_ringing(self) -> bool:
+        """Whether a timer's alarm shows."""
+        return self._find(L.ordered(L.TIMER_STOP, self.ios_major), 0.2) is not None
+
+    def in_call(self) -> bool:
+        """Whether the phone shows a call (ringing or active) that the recipes could end."""
+        self.wda.session_id()
+        for table in (L.END_CALL, L.DECLINE_CALL):
+            if self._find(L.ordered(table, self.ios_major), 0.3) is not None:
+                return True
+        return False
 
     def tap_app_element(self, identifier: str, *, timeout: float = 10.0) -> Match:
         """Tap one of the app's own controls (the app contract: ``speakerButton``, ``endCallButton``)."""

@@ -99,10 +99,14 @@ class LabConfig:
     """Whether the voice app writes HARNESS-EVENT lines to os_trace (a real app may not)."""
 
     @classmethod
-    def default(cls, phones: int = 2, ios_versions: list[str] | None = None, **kw: Any) -> LabConfig:
-        """``phones`` phones: the first a DUT, the others callers, iOS versions cycled from the list."""
+    def default(cls, phones: int = 2, ios_versions: list[str] | None = None, duts: int = 1,
+                **kw: Any) -> LabConfig:
+        """``phones`` phones: the first ``duts`` DUTs, the others callers; iOS versions cycled from the
+        list."""
         if phones < 1:
             raise UsageError(f"--phones must be at least 1 (got {phones})")
+        if not 1 <= duts <= phones:
+            raise UsageError(f"--duts must be between 1 and --phones ({phones}); got {duts}")
         versions = ios_versions or ["17.5.1"]
         specs = []
         for i in range(phones):
@@ -115,7 +119,7 @@ class LabConfig:
                 raise UsageError(
                     f"iOS {version} is not modelled; choose from {', '.join(map(str, ios.IOS_VERSIONS))}"
                 )
-            role = "dut" if i == 0 else "caller"
+            role = "dut" if i < duts else "caller"
             specs.append(
                 PhoneSpec(
                     name=f"Virtual iPhone {chr(ord('A') + i % 26)}{'' if i < 26 else i // 26}",

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from harness.lab.schema import App, Audio, Device, Lab
+from harness.lab.schema import App, Audio, Device, Lab, Peer
 
 # Reading the state and starting a lab subprocess live on the harness side: fixtures use them and
 # must not import harness.sim.
@@ -26,6 +26,10 @@ from harness.lab.virtual import (
     read_state,
     start_lab_process,
 )
+
+VIRTUAL_CONSENT_S = 10.0
+"""The virtual lab's peer drops a silent connection after 10 s (RFC 7675 says 30 s), so the
+long-interruption scenario fits the nightly budget; a real lab keeps the RFC value."""
 
 
 def lab_file(lab: Any) -> Lab:
@@ -52,6 +56,8 @@ def lab_file(lab: Any) -> Lab:
             )
             for p in lab.phones.values()
         ],
+        accessories=scene.accessory_specs() if scene is not None else [],
+        peer=Peer(consent_timeout_s=VIRTUAL_CONSENT_S),
     )
 
 

@@ -424,6 +424,31 @@ def test_duck_others_ducks_while_active(v: int) -> None:
     assert session.category_options & CategoryOptions.mixWithOthers
     session.set_active(True)
     assert world.other_audio_state == "ducked"
+    session.set_active(False, SetActiveOptions.notifyOthersOnDeactivation)
+    assert world.other_audio_state == "playing"
+
+
+@versions
+def test_deactivating_without_notify_leaves_other_audio_ducked(v: int) -> None:
+    world = AudioWorld(v)
+    session = world.launch(APP)
+    world.media_app_played("com.spotify.client", foreground=False)
+    session.set_category("playAndRecord", "voiceChat", CategoryOptions.duckOthers)
+    session.set_active(True)
+    session.set_active(False)
+    assert world.other_audio_state == "ducked"
+    assert "unduck_needs_notify" in world.rule_ids_applied()
+    session.set_active(True)
+    session.set_active(False, SetActiveOptions.notifyOthersOnDeactivation)
+    assert world.other_audio_state == "playing"
+
+
+def test_unduck_without_notify_when_the_option_says_so() -> None:
+    world = AudioWorld(18, options=WorldOptions(unduck_needs_notify=False))
+    session = world.launch(APP)
+    world.media_app_played("com.spotify.client", foreground=False)
+    session.set_category("playAndRecord", "voiceChat", CategoryOptions.duckOthers)
+    session.set_active(True)
     session.set_active(False)
     assert world.other_audio_state == "playing"
 
@@ -523,3 +548,16 @@ def test_observer_may_call_back_into_the_world() -> None:
     assert world.playing_output(APP).port_type == "builtInReceiver"
     assert [d.name for d in session.drain()][-2:] == [ex.INTERRUPTION, ex.INTERRUPTION]
     assert session.drain() == []
+
+
+@versions
+def test_siri_that_plays_audio_ends_without_should_resume(v: int) -> None:
+    world = AudioWorld(v, timings=Timings(siri_never_ends_probability=0.0))
+    session = world.launch(APP)
+    session.set_category("playAndRecord", "voiceChat", CategoryOptions.duckOthers)
+    session.set_active(True)
+    world.siri_started(plays_audio=True)
+    world.siri_dismissed()
+    world.scheduler.advance(1.0)
+    ended = [d for d in world.delivered(APP) if d.user_info.get("AVAudioSessionInterruptionTypeKey") == 0]
+    assert ended and not ended[-1].user_info.get("AVAudioSessionInterruptionOptionKey", 0) & 1

@@ -136,5 +136,6 @@ def test_without_usbmuxd_they_say_so_in_one_line(command, tmp_path):
     assert result.returncode == 3
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"harness {command}: no usbmuxd at ")
+    prefix = f"harness {command}: lab fault [usbmuxd-down]: no usbmuxd at "
+    assert len(lines) == 1 and lines[0].startswith(prefix)
     assert "harness sim up" in lines[0]

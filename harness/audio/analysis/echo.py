@@ -23,9 +23,9 @@ def measure_echo(tracker: Tracker, runs: list[Run], rate: int, residual: np.ndar
     """``residual``: the capture at the working rate with the primary probe subtracted (optional,
     lowers the floor by the primary's level)."""
     name = tracker.ref.name
-    lag = _echo_lag(tracker, runs)
-    d, fw, lp = tracker.d, tracker.fw, tracker.ref.lp
     y = tracker.y if residual is None else residual
+    lag = _echo_lag(tracker, runs, y)
+    d, fw, lp = tracker.d, tracker.fw, tracker.ref.lp
     if lag is None:
         # not found anywhere: the loss is at least what the search could have seen
         n = min(len(y), int(8.0 * fw))
@@ -70,19 +70,22 @@ def measure_echo(tracker: Tracker, runs: list[Run], rate: int, residual: np.ndar
     )
 
 
-def _echo_lag(tracker: Tracker, runs: list[Run]) -> float | None:
+def _echo_lag(tracker: Tracker, runs: list[Run], y: np.ndarray | None = None) -> float | None:
     """The echo's lag: the longest tracked run, else the best full-reference match at the working
-    rate over the loudest 8 s (an echo 25-40 dB down is far below the tracker's thresholds)."""
+    rate over the loudest 8 s (an echo 25-40 dB down is far below the tracker's thresholds) of
+    ``y``: the residual with the primary probe taken out, where the echo stands out most."""
     if runs:
         longest = max(runs, key=lambda r: r.end_b - r.start_b)
         return float(np.median(longest.lag))
-    nb, B = tracker.nb, tracker.B
+    y = tracker.y if y is None else y
+    nb, B = min(tracker.nb, len(y) // tracker.B), tracker.B
     if nb == 0:
         return None
+    ey = np.square(y[: nb * B].astype(np.float64)).reshape(nb, B).sum(axis=1)
     span = min(nb, int(8.0 / 0.05))
-    e = np.convolve(tracker.ey, np.ones(span), mode="valid") if nb > span else np.array([tracker.ey.sum()])
+    e = np.convolve(ey, np.ones(span), mode="valid") if nb > span else np.array([ey.sum()])
     b0 = int(np.argmax(e))
-    yv = tracker.y[b0 * B : (b0 + span) * B]
+    yv = y[b0 * B : (b0 + span) * B]
     xw = tracker.ref.work
     n = len(yv)
     if len(xw) < n // 4 or not np.any(yv):

@@ -203,6 +203,13 @@ RULES: dict[str, Rule] = {
             DOC,
         ),
         Rule(
+            "unduck_needs_notify",
+            "other audio ducked by a session comes back to full level only when that session deactivates "
+            "with notifyOthersOnDeactivation (inferred from field reports; WorldOptions.unduck_needs_notify)",
+            ("H27",),
+            INF,
+        ),
+        Rule(
             "silence_secondary_hint",
             "silenceSecondaryAudioHint goes to foreground apps with an active "
             "session when another app's primary audio starts (begin) or stops (end)",

@@ -23,6 +23,7 @@ from harness.sim.avfaudio.avaudiosession import AVAudioSession
 from harness.sim.avfaudio.constants import (
     AudioSessionError,
     Category,
+    CategoryOptions,
     ErrorCode,
     InterruptionReason,
     PortOverride,
@@ -130,6 +131,9 @@ class WorldOptions:
     """An ended+shouldResume wakes a suspended audio app to deliver it (inferred)."""
     callkit_self_activation_blocks_did_activate: bool = True
     """Rule callkit_self_activation (inferred from field reports)."""
+    unduck_needs_notify: bool = True
+    """Rule unduck_needs_notify (inferred from field reports): deactivating without
+    notifyOthersOnDeactivation leaves other audio ducked. To verify on hardware."""
 
     def __post_init__(self) -> None:
         if self.call_style not in ("banner", "fullscreen"):
@@ -191,6 +195,7 @@ class AudioWorld:
         self._foreground: str | None = None
         self._mic_muted = False
         self._other_audio = "stopped"
+        self._duck_held = False
         self._ids = 0
         self._seq = 0
         self._outbox: list[Callable[[], None]] = []
@@ -354,11 +359,15 @@ class AudioWorld:
 
     # ================================================================== Siri, alarms, other media
     @_step
-    def siri_started(self) -> None:
+    def siri_started(self, plays_audio: bool = False) -> None:
+        """Siri starts listening. ``plays_audio``: the request starts audio of its own (music, a
+        podcast), so its ended comes without shouldResume [AP-GUIDE "Handling Interruptions From
+        Siri"] (inferred: which requests do so)."""
         if self._holder_of_kind("siri") is not None:
             raise UsageError("Siri is already active; dismiss it first")
         never = self._rng.random() < self.timings.siri_never_ends_probability
-        holder = _Holder(self._new_id("siri"), INTERRUPTERS["siri"], {"never_ends": never})
+        holder = _Holder(self._new_id("siri"), INTERRUPTERS["siri"],
+                         {"never_ends": never, "should_resume": not plays_audio})
         self._holders[holder.id] = holder
         self._log("event", event="siri_started", holder=holder.id)
         self._log(
@@ -666,6 +675,10 @@ class AudioWorld:
             self._post(bundle_id, self.payloads.app_deactivated())
             if notify:
                 self._notify_others(bundle_id)
+            elif (self.options.unduck_needs_notify and CategoryOptions.duckOthers in s.config.options
+                  and self._other_audio == "ducked"):
+                self._duck_held = True
+                self._log("decision", rule="unduck_needs_notify", bundle=bundle_id, other_audio="ducked")
             self._update_duck()
             self._maybe_suspend(bundle_id)
 
@@ -707,6 +720,7 @@ class AudioWorld:
 
     def _notify_others(self, bundle_id: str) -> None:
         self._log("decision", rule="notify_others_only_on_deactivation", bundle=bundle_id)
+        self._duck_held = False
         for other_id, _ in self._live_apps():
             self._end_interruption(other_id, f"app:{bundle_id}", True, "notify_others_only_on_deactivation")
         if self._other_audio == "interrupted":
@@ -962,11 +976,10 @@ class AudioWorld:
         rule = holder.interrupter.rule
         for bundle_id, app in self._live_apps():
             if app.session.interrupted_by == holder.id:
+                should_resume = holder.detail.get("should_resume", holder.interrupter.ended_should_resume)
                 self._later(
                     delay_s,
-                    lambda b=bundle_id: self._end_interruption(
-                        b, holder.id, holder.interrupter.ended_should_resume, rule
-                    ),
+                    lambda b=bundle_id, sr=should_resume: self._end_interruption(b, holder.id, sr, rule),
                 )
 
     def _end_interruption(self, bundle_id: str, holder_id: str, should_resume: bool, rule: str) -> None:
@@ -1077,8 +1090,9 @@ class AudioWorld:
 
     def _update_duck(self) -> None:
         if self._other_audio not in ("playing", "ducked"):
+            self._duck_held = False
             return
-        ducked = any(arbitration.ducks_others(a.session) for _, a in self._live_apps())
+        ducked = self._duck_held or any(arbitration.ducks_others(a.session) for _, a in self._live_apps())
         new = "ducked" if ducked else "playing"
         if new != self._other_audio:
             self._other_audio = new

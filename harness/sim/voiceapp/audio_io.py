@@ -26,14 +26,60 @@ FRAME = 960  # 20 ms
 PREBUFFER = 3 * FRAME  # audio queued before playback (re)starts, so a restart does not underrun
 
 
+ECHO_COUPLING_DB = {"speaker": -10.0, "receiver": -30.0}
+"""How loud the phone's own output reaches its microphone, per route (inference: a handset's
+speaker-to-mic path is strong, the receiver's weak; Bluetooth and wired outputs are not heard)."""
+AEC_SUPPRESSION_DB = -45.0
+"""What voice processing (the VPIO unit's echo canceller) leaves of that echo (inference)."""
+ECHO_TAP_FRAMES = RATE // 5  # at most 200 ms of played audio wait for the microphone
+
+
 class AudioUnit:
-    """Shared run/stop switch and output gain of the app's audio I/O."""
+    """The phone's audio unit as the app drives it: run/stop switch, output gain, and the acoustic
+    echo path from the current output route into the microphone, cancelled when the session's mode
+    loads voice processing (voiceChat/videoChat)."""
 
     def __init__(self) -> None:
         self.running = False
         self.output_gain = 1.0
         self.started_ns = 0
         self.stopped_ns = 0
+        self.voice_processing = True
+        self.route = "receiver"
+        self._echo: deque[np.ndarray] = deque()
+        self._echo_frames = 0
+        self._echo_lock = threading.Lock()
+
+    def echo_gain(self) -> float:
+        coupling = ECHO_COUPLING_DB.get(self.route)
+        if coupling is None:
+            return 0.0
+        return 10 ** ((coupling + (AEC_SUPPRESSION_DB if self.voice_processing else 0.0)) / 20)
+
+    def played(self, mono: np.ndarray) -> None:
+        """The output thread hands over what reached the device (the echo's source)."""
+        with self._echo_lock:
+            self._echo.append(mono)
+            self._echo_frames += len(mono)
+            while self._echo_frames > ECHO_TAP_FRAMES:
+                self._echo_frames -= len(self._echo.popleft())
+
+    def echo(self, frames: int) -> np.ndarray:
+        """The next ``frames`` of echo for the microphone (zeros when nothing was played)."""
+        out = np.zeros(frames, dtype=np.float32)
+        with self._echo_lock:
+            n = 0
+            while n < frames and self._echo:
+                block = self._echo[0]
+                take = min(frames - n, len(block))
+                out[n:n + take] = block[:take]
+                if take == len(block):
+                    self._echo.popleft()
+                else:
+                    self._echo[0] = block[take:]
+                self._echo_frames -= take
+                n += take
+        return out * self.echo_gain()
 
     def start(self) -> None:
         if not self.running:
@@ -72,7 +118,10 @@ class MicrophoneTrack(MediaStreamTrack):
         self._stream.start()
 
     def _on_audio(self, indata: np.ndarray, frames: int, time_info: object, status: object) -> None:
+        echo = self._unit.echo(frames)
         block = indata[:, 0].copy()
+        if echo.any():
+            block = np.clip(block + echo * 32767, -32768, 32767).astype(np.int16)
         self._loop.call_soon_threadsafe(self._offer, block)
 
     def _offer(self, block: np.ndarray) -> None:
@@ -123,6 +172,8 @@ class Player:
 
         self._unit = unit
         self._on_edge = on_edge
+        self.received = 0
+        """Frames received from the peer so far (the app's own liveness check reads it)."""
         self._audible = False
         self._frames = 0  # frames handed to the stream so far
         self._clock = StreamClock()
@@ -137,6 +188,7 @@ class Player:
         self._stream.start()
 
     def feed(self, frame: av.AudioFrame) -> None:
+        self.received += 1
         pcm = frame.to_ndarray().reshape(-1, 2).astype(np.float32) / 32768.0
         with self._lock:
             if not self._unit.running:
@@ -179,6 +231,7 @@ class Player:
             n = min(frames, len(self._pending))
             outdata[:n] = self._pending[:n] * self._unit.output_gain
             outdata[n:] = 0
+            self._unit.played(outdata[:, 0].copy())
             self._pending = self._pending[n:]
             if n and not self._audible:  # received audio reaches the device again
                 self._edge(True)

@@ -29,6 +29,7 @@ class AppProcess:
     proc: asyncio.subprocess.Process
     environment: dict[str, str]
     suspended: bool = False
+    terminating: bool = False
     reader: asyncio.Task[None] | None = None
 
     @property
@@ -59,6 +60,7 @@ class VoiceAppHost:
         defect: str | None = None,
         logging: bool = True,
         on_truth: TruthSink | None = None,
+        on_crash: Callable[[str, int], None] | None = None,
     ) -> None:
         self.bundles = bundles
         self.on_session_call = on_session_call
@@ -67,6 +69,8 @@ class VoiceAppHost:
         self.defect = defect
         self.logging = logging
         self.on_truth = on_truth
+        self.on_crash = on_crash
+        """``on_crash(bundle_id, returncode)``: the app's process died without being terminated."""
         self.apps: dict[str, AppProcess] = {}
 
     # -- WDA's view: launch, terminate, state ------------------------------------------------
@@ -94,6 +98,7 @@ class VoiceAppHost:
         app = self.apps.pop(bundle_id, None)
         if not app or not app.alive:
             return False
+        app.terminating = True
         if app.suspended:
             app.proc.send_signal(signal.SIGCONT)
         with contextlib.suppress(ProcessLookupError, BrokenPipeError, ConnectionResetError):
@@ -134,6 +139,14 @@ class VoiceAppHost:
     def set_io(self, bundle_id: str, running: bool) -> None:
         self.post(bundle_id, {"op": "io", "running": running})
 
+    def set_route(self, bundle_id: str, route: str) -> None:
+        """Tell the app's audio unit which output its audio is on now (its echo path depends on it)."""
+        self.post(bundle_id, {"op": "route", "route": route})
+
+    def tap(self, bundle_id: str, element: str) -> None:
+        """A tap on one of the app's own UI elements (by accessibility identifier)."""
+        self.post(bundle_id, {"op": "ui", "element": element})
+
     def suspend(self, bundle_id: str) -> None:
         app = self.apps.get(bundle_id)
         if app and app.alive and not app.suspended:
@@ -171,3 +184,8 @@ class VoiceAppHost:
                 self.on_session_call(app.bundle_id, msg)
             elif msg.get("op") == "truth" and self.on_truth is not None:
                 self.on_truth(app.bundle_id, msg)
+        code = await app.proc.wait()
+        if not app.terminating and self.on_crash is not None:
+            if self.apps.get(app.bundle_id) is app:
+                del self.apps[app.bundle_id]
+            self.on_crash(app.bundle_id, code)

@@ -1,8 +1,9 @@
 """The iOS VoIP playbook as data, and each known defect as a change to that data.
 
 A :class:`Playbook` says how the app configures its audio session and which actions it takes on
-each notification. The app's handlers only interpret these tables; a defect replaces a table
-entry, so its symptoms come out of the same audio path and the same iOS rules as on a phone.
+each event (interruption began/ended, media services reset, the end of its call, CallKit's
+activation). The app's handlers only interpret these tables; a defect replaces a table entry, so
+its symptoms come out of the same audio path and the same iOS rules as on a phone.
 """
 
 from __future__ import annotations
@@ -12,8 +13,15 @@ from typing import Literal
 
 Action = Literal[
     "pause",  # stop audio I/O (the session was interrupted)
+    "configure_session",  # setCategory(category, mode, options) again
     "activate_session",  # AVAudioSession.setActive(true)
+    "recheck_ice",  # a long interruption: open a fresh WHIP session (same token) if the old one died
+    "override_speaker",  # overrideOutputAudioPort(.speaker)
     "resume",  # restart audio I/O
+    "rebuild",  # media services were reset: re-create the audio unit, then configure/activate/resume
+    "stop_io",  # the call ends: stop audio I/O
+    "deactivate_session",  # setActive(false)
+    "deactivate_session_notify_others",  # setActive(false, .notifyOthersOnDeactivation)
     "log",  # emit a HARNESS-EVENT line only
 ]
 
@@ -24,6 +32,11 @@ class SessionConfig:
     mode: str = "voiceChat"
     options: tuple[str, ...] = ("allowBluetoothHFP", "allowBluetoothA2DP", "duckOthers")
 
+    @property
+    def voice_processing(self) -> bool:
+        """voiceChat/videoChat load the voice-processing I/O unit (echo cancellation) [ios-audio 1.5]."""
+        return self.mode in ("voiceChat", "videoChat")
+
 
 @dataclass(frozen=True)
 class Playbook:
@@ -31,8 +44,18 @@ class Playbook:
 
     session: SessionConfig = field(default_factory=SessionConfig)
     on_interruption_began: tuple[Action, ...] = ("pause",)
-    on_interruption_ended_should_resume: tuple[Action, ...] = ("activate_session", "resume")
+    on_interruption_ended_should_resume: tuple[Action, ...] = ("activate_session", "recheck_ice", "resume")
     on_interruption_ended_without_resume: tuple[Action, ...] = ("log",)
+    on_media_services_reset: tuple[Action, ...] = ("rebuild",)
+    on_call_ended: tuple[Action, ...] = ("stop_io", "deactivate_session_notify_others")
+    activates_itself_under_callkit: bool = False
+    """Under CallKit the session is CallKit's to activate: the app waits for didActivate."""
+    ice_stale_after_s: float = 20.0
+    """recheck_ice opens a fresh session when the interruption lasted this long (ICE consent expires
+    24-36 s after the phone stops answering, RFC 7675) or when the connection already failed."""
+    liveness_s: float = 1.5
+    """recheck_ice on a shorter interruption: no audio from the peer this long after resuming means
+    the connection died (the peer's consent may expire sooner than the app's)."""
     output_gain_db_after_resume: float = 0.0
 
 
@@ -42,21 +65,48 @@ class Defect:
     rule: str
     """Id of the playbook rule the defect breaks (:data:`harness.playbook.RULES`)."""
     changes: dict[str, object]
+    symptom: str = ""
 
     def apply(self, playbook: Playbook) -> Playbook:
         return replace(playbook, **self.changes)  # type: ignore[arg-type]
 
 
 CORRECT = Playbook()
+_S = CORRECT.session
+_RESUME = CORRECT.on_interruption_ended_should_resume
 
 DEFECTS: dict[str, Defect] = {
     d.name: d
     for d in (
-        Defect(
-            "never_resumes",
-            "resume-on-should-resume",
-            {"on_interruption_ended_should_resume": ("log",)},
-        ),
+        Defect("no_a2dp_option", "a2dp-option",
+               {"session": replace(_S, options=("allowBluetoothHFP", "duckOthers"))},
+               "an A2DP-only speaker is never used: audio stays on the receiver"),
+        Defect("default_mode", "session-mode", {"session": replace(_S, mode="default")},
+               "no voice processing: the uplink carries the downlink's echo"),
+        Defect("ignores_should_resume", "honour-should-not-resume",
+               {"on_interruption_ended_without_resume": _RESUME},
+               "resumes after Siri said not to"),
+        Defect("never_resumes", "resume-on-should-resume",
+               {"on_interruption_ended_should_resume": ("log",)},
+               "stays silent after an interruption that said shouldResume"),
+        Defect("no_ice_recheck", "ice-recheck",
+               {"on_interruption_ended_should_resume": ("activate_session", "resume")},
+               "after an interruption longer than ICE consent the call is dead"),
+        Defect("leaks_to_speaker", "no-speaker-leak",
+               {"on_interruption_ended_should_resume": (*_RESUME[:-1], "override_speaker", "resume")},
+               "call audio comes out of the speaker after an interruption"),
+        Defect("activates_under_callkit", "callkit-owns-activation", {"activates_itself_under_callkit": True},
+               "a self-activated CallKit session has app priority: a timer or Siri interrupts the call"),
+        Defect("no_duck_others", "duck-others",
+               {"session": replace(_S, options=("allowBluetoothHFP", "allowBluetoothA2DP"))},
+               "other audio is interrupted instead of ducked"),
+        Defect("no_notify_on_deactivate", "notify-on-deactivate",
+               {"on_call_ended": ("stop_io", "deactivate_session")},
+               "audio the call interrupted does not come back when the call ends"),
+        Defect("no_media_reset_recovery", "media-reset-recovery", {"on_media_services_reset": ("log",)},
+               "silent after a media services reset"),
+        Defect("quiet_after_resume", "level-after-resume", {"output_gain_db_after_resume": -30.0},
+               "resumes 30 dB down"),
     )
 }
 

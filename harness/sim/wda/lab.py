@@ -147,7 +147,35 @@ def _add_control_routes(lab: Any, wda_lab: WdaLab) -> None:
             }
         )
 
+    async def stop_wda(request: web.Request) -> web.Response:
+        """The phone's WDA dies (as when XCTest's runner crashes): its port stops answering.
+        ``{"restart_after_s": N}`` brings it back on the same port after N s (a lab's watchdog)."""
+        phone = lab.phone(request.match_info["udid"])
+        body = await json_body(request)
+        server = wda_lab.servers.get(phone.udid)
+        if server is not None:
+            await server.stop()
+            after = body.get("restart_after_s")
+            if isinstance(after, (int, float)) and after > 0:
+                asyncio.get_running_loop().call_later(after, lambda: asyncio.ensure_future(server.start()))
+        return web.json_response({"udid": phone.udid, "wda": "stopped"})
+
+    async def set_variant(request: web.Request) -> web.Response:
+        """``{"variant": ["siri.overlay", ...]}``: SpringBoard elements left out from now on (a UI
+        the recipes do not know, as after an iOS update)."""
+        phone = lab.phone(request.match_info["udid"])
+        body = await json_body(request)
+        variant = body.get("variant")
+        if not isinstance(variant, list) or not all(isinstance(v, str) for v in variant):
+            raise UsageError('POST /phones/{udid}/springboard/variant needs {"variant": ["key", ...]}')
+        board = wda_lab.boards[phone.udid]
+        board.variant = frozenset(variant)
+        board.refresh()
+        return web.json_response({"udid": phone.udid, "variant": sorted(board.variant)})
+
     add = lab.control.add_route
+    add("POST", "/phones/{udid}/wda/stop", stop_wda)
+    add("POST", "/phones/{udid}/springboard/variant", set_variant)
     add("POST", "/carrier/calls", dial)
     add("GET", "/carrier/calls", list_calls)
     add("POST", "/carrier/calls/{call_id}/hangup", hang_up)

@@ -1,0 +1,27 @@
+"""An A2DP-only Bluetooth speaker (no microphone, no HFP) connects during the voice call.
+
+Promise: with allowBluetoothA2DP the call plays on the speaker the user picked (and records from the
+phone's microphone); without the option iOS keeps it on the receiver.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from harness.expect import expect_on_route
+
+
+@pytest.mark.requires("a2dp_speaker", "capture:bt_a2dp")
+@pytest.mark.catches("no_a2dp_option")
+def test_a2dp_speaker(call, app, actions, evidence, limits, record_property):
+    speaker = actions.accessory_with("a2dp", only=True)
+    call.wait_connected(timeout=limits.connect_s)
+    actions.hold(2.0)
+    connected = actions.connect_bluetooth(speaker)
+    time.sleep(limits.route_switch_s + 3.0)
+    end = actions.timeline.now()
+    evidence.close()
+    after = (connected.t_ns + int(limits.route_switch_s * 1e9), end)
+    expect_on_route(evidence.routes_playing(*after), "bt_a2dp", f"once {speaker} connected", "a2dp-option")

@@ -1,0 +1,48 @@
+"""The voice app's playbook as data: every defect is a change to the tables (never code), names a
+rule of harness.playbook, and differs from the correct playbook."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.playbook import RULES
+from harness.sim.voiceapp.playbook import CORRECT, DEFECTS, playbook_for
+
+ISSUE_DEFECTS = {"no_a2dp_option", "default_mode", "ignores_should_resume", "never_resumes", "no_ice_recheck",
+                 "leaks_to_speaker", "activates_under_callkit", "no_duck_others", "no_notify_on_deactivate",
+                 "no_media_reset_recovery", "quiet_after_resume"}
+
+
+def test_the_defects_are_the_known_pitfalls_each_naming_a_rule() -> None:
+    assert set(DEFECTS) == ISSUE_DEFECTS
+    for defect in DEFECTS.values():
+        assert defect.rule in RULES, defect
+        assert playbook_for(defect.name) != CORRECT, defect.name
+
+
+def test_the_correct_playbook_is_apples() -> None:
+    s = CORRECT.session
+    assert (s.category, s.mode) == ("playAndRecord", "voiceChat") and s.voice_processing
+    assert {"allowBluetoothHFP", "allowBluetoothA2DP", "duckOthers"} <= set(s.options)
+    assert CORRECT.on_interruption_began == ("pause",)
+    assert "resume" in CORRECT.on_interruption_ended_should_resume
+    assert "recheck_ice" in CORRECT.on_interruption_ended_should_resume
+    assert "resume" not in CORRECT.on_interruption_ended_without_resume
+    assert CORRECT.on_call_ended[-1] == "deactivate_session_notify_others"
+    assert not CORRECT.activates_itself_under_callkit
+
+
+@pytest.mark.parametrize(("defect", "field"), [
+    ("default_mode", "session"), ("ignores_should_resume", "on_interruption_ended_without_resume"),
+    ("no_ice_recheck", "on_interruption_ended_should_resume"),
+    ("quiet_after_resume", "output_gain_db_after_resume"),
+])
+def test_a_defect_changes_only_its_table_entry(defect: str, field: str) -> None:
+    bad = playbook_for(defect)
+    changed = [f for f in CORRECT.__dataclass_fields__ if getattr(bad, f) != getattr(CORRECT, f)]
+    assert changed == [field]
+
+
+def test_an_unknown_defect_names_the_known_ones() -> None:
+    with pytest.raises(ValueError, match=r"known defects: .*never_resumes"):
+        playbook_for("typo")
