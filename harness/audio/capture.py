@@ -304,22 +304,20 @@ class Capture:
     def wait_flowing(self, timeout: float = 15.0) -> None:
         """Block until the device delivers audio (the clock anchors follow within seconds: the
         recording is placed on the lab clock when it is read, so a rig need not wait for them)."""
-        if not self._first_data.wait(timeout):
-            raise LabFault(
-                f"capture {self.name}: no audio from {self.device!r} within {timeout:.0f} s "
-                "(virtual lab: is a player open on its sink? an idle null sink delivers nothing)",
-                tag="capture-silent",
-            )
+        self._wait(self._first_data, timeout)
 
     def wait_started(self, timeout: float = 15.0) -> int:
         """Block until the first anchor exists; return the lab-clock time of frame 0."""
-        if not self._first_anchor.wait(timeout):
+        self._wait(self._first_anchor, timeout)
+        return self.t0_ns
+
+    def _wait(self, event: threading.Event, timeout: float) -> None:
+        if not event.wait(timeout):
             raise LabFault(
                 f"capture {self.name}: no audio from {self.device!r} within {timeout:.0f} s "
                 "(virtual lab: is a player open on its sink? an idle null sink delivers nothing)",
                 tag="capture-silent",
             )
-        return self.t0_ns
 
     def close(self) -> None:
         """Stop the stream, write out what is queued, patch the header, fsync."""

@@ -53,7 +53,8 @@ async def test_usbclient_errors_and_a_call_through_the_system_usbmuxd(tmp_path) 
     )
     async with VirtualLab.running(config) as lab:
         if lab.usbmuxd.system_socket is None:
-            pytest.skip("/var/run/usbmuxd is taken (a real usbmuxd or another lab): USBClient can't reach it")
+            pytest.fail("/var/run/usbmuxd is taken (a real usbmuxd or another lab): stop it, USBClient "
+                        "only knows that path")
         dut, caller = lab.phones.values()
         await asyncio.to_thread(_errors_through_usbmux, dut.udid)
         assert dut.connect_counts[8100] >= 1
