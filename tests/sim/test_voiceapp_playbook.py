@@ -30,6 +30,13 @@ def test_the_correct_playbook_is_apples() -> None:
     assert "resume" not in CORRECT.on_interruption_ended_without_resume
     assert CORRECT.on_call_ended[-1] == "deactivate_session_notify_others"
     assert not CORRECT.activates_itself_under_callkit
+    assert "override_speaker" not in CORRECT.on_route_lost  # iOS itself falls back to the receiver
+
+
+def test_leaks_to_speaker_overrides_after_an_interruption_and_a_lost_headset() -> None:
+    bad = playbook_for("leaks_to_speaker")
+    assert "override_speaker" in bad.on_interruption_ended_should_resume
+    assert bad.on_route_lost == ("override_speaker",)
 
 
 @pytest.mark.parametrize(("defect", "field"), [

@@ -46,6 +46,9 @@ class PhoneScene:
     """carrier call id -> the audio world's call id, for calls ringing on this phone."""
     log_hooks: list[Callable[[LogEntry], None]] = field(default_factory=list)
     """Called with every entry of the world's log (after the phone's ground truth has it)."""
+    moving: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """One route move at a time: two changes milliseconds apart (a headset lost, then the app's
+    speaker override) would otherwise race in the audio server and the older could land last."""
 
     # -- the apps' side ---------------------------------------------------------------------------
 
@@ -116,14 +119,18 @@ class PhoneScene:
         self.routes[bundle_id] = route
         self.host.set_route(bundle_id, route)
         self.phone.truth.emit("acoustics", "app-route", bundle=bundle_id, route=route)
-        asyncio.get_running_loop().create_task(self._move(route, pid))
+        asyncio.get_running_loop().create_task(self._move(bundle_id, route, pid))
 
-    async def _move(self, route: str, pid: int) -> None:
-        """The streams go quiet, move, and play on the new route after its switch latency."""
-        try:
-            await self.topology.route_to_after_latency(self.sink_id, route, pid=pid)
-        except Exception as exc:  # the stream may not be open yet: the next change moves it
-            self.phone.truth.emit("acoustics", "route-move-failed", route=route, error=str(exc))
+    async def _move(self, bundle_id: str, route: str, pid: int) -> None:
+        """The streams go quiet, move, and play on the new route after its switch latency; a move
+        that a newer change superseded while it waited is dropped."""
+        async with self.moving:
+            if self.routes.get(bundle_id) != route:
+                return
+            try:
+                await self.topology.route_to_after_latency(self.sink_id, route, pid=pid)
+            except Exception as exc:  # the stream may not be open yet: the next change moves it
+                self.phone.truth.emit("acoustics", "route-move-failed", route=route, error=str(exc))
 
     def follow_all_routes(self) -> None:
         for bundle_id in list(self.host.apps):

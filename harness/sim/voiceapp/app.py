@@ -24,6 +24,9 @@ from harness.sim.voiceapp.playbook import Action, Playbook, playbook_for
 
 INTERRUPTION = "AVAudioSessionInterruptionNotification"
 MEDIA_SERVICES_RESET = "AVAudioSessionMediaServicesWereResetNotification"
+ROUTE_CHANGE = "AVAudioSessionRouteChangeNotification"
+ROUTE_CHANGE_REASON_KEY = "AVAudioSessionRouteChangeReasonKey"
+OLD_DEVICE_UNAVAILABLE = 2  # AVAudioSessionRouteChangeReasonOldDeviceUnavailable
 TYPE_KEY = "AVAudioSessionInterruptionTypeKey"
 OPTION_KEY = "AVAudioSessionInterruptionOptionKey"
 BEGAN, SHOULD_RESUME = 1, 1
@@ -281,6 +284,9 @@ class VoiceApp:
                        else self.playbook.on_interruption_ended_without_resume)
             self.run_actions(actions, "interruption-ended")
             self.interrupted_at = None
+        elif name == ROUTE_CHANGE and int(info.get(ROUTE_CHANGE_REASON_KEY, 0)) == OLD_DEVICE_UNAVAILABLE:
+            self.event("route-lost")
+            self.run_actions(self.playbook.on_route_lost, "route-lost")
         elif name == MEDIA_SERVICES_RESET:
             self.event("media-services-reset")
             self.run_actions(self.playbook.on_media_services_reset, "media-services-reset")

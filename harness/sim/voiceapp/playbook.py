@@ -48,6 +48,9 @@ class Playbook:
     on_interruption_ended_without_resume: tuple[Action, ...] = ("log",)
     on_media_services_reset: tuple[Action, ...] = ("rebuild",)
     on_call_ended: tuple[Action, ...] = ("stop_io", "deactivate_session_notify_others")
+    on_route_lost: tuple[Action, ...] = ()
+    """routeChange with reason oldDeviceUnavailable (a headset went away): nothing to do, iOS already
+    moved playAndRecord to the receiver."""
     activates_itself_under_callkit: bool = False
     """Under CallKit the session is CallKit's to activate: the app waits for didActivate."""
     ice_stale_after_s: float = 20.0
@@ -93,8 +96,9 @@ DEFECTS: dict[str, Defect] = {
                {"on_interruption_ended_should_resume": ("activate_session", "resume")},
                "after an interruption longer than ICE consent the call is dead"),
         Defect("leaks_to_speaker", "no-speaker-leak",
-               {"on_interruption_ended_should_resume": (*_RESUME[:-1], "override_speaker", "resume")},
-               "call audio comes out of the speaker after an interruption"),
+               {"on_interruption_ended_should_resume": (*_RESUME[:-1], "override_speaker", "resume"),
+                "on_route_lost": ("override_speaker",)},
+               "call audio comes out of the speaker after an interruption or when a headset goes away"),
         Defect("activates_under_callkit", "callkit-owns-activation", {"activates_itself_under_callkit": True},
                "a self-activated CallKit session has app priority: a timer or Siri interrupts the call"),
         Defect("no_duck_others", "duck-others",
