@@ -18,7 +18,8 @@ COLUMNS = ("NAME", "UDID", "MODEL", "iOS", "BATTERY", "DEV MODE", "WDA", "NOTE")
 
 
 def add_parser(subparsers: Any) -> None:
-    p = subparsers.add_parser("devices", help="list the attached iPhones (name, UDID, iOS, battery, WDA)",
+    p = subparsers.add_parser("devices",
+                              help="list the attached iPhones (name, UDID, model, iOS, battery, WDA)",
                               description=__doc__.split("\n\n")[0])
     add_lab_options(p)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")

@@ -75,6 +75,15 @@ def check_lab_options(args: argparse.Namespace) -> None:
         lab = Lab.load(args.lab)
         if args.device:
             lab.device(args.device)
+    elif args.device:
+        from harness.cli.sim import _known_virtual_device
+
+        _known_virtual_device(args.device, virtual_duts(args))
+
+
+def virtual_duts(args: argparse.Namespace) -> int:
+    """DUTs of the virtual lab a command starts: one per pytest-xdist worker."""
+    return max(1, getattr(args, "workers", 0) or 1)
 
 
 @contextlib.contextmanager
@@ -88,7 +97,7 @@ def lab_for_run(args: argparse.Namespace, state_dir: Path) -> Iterator[Path]:
     extra = ["--defect", args.defect] if args.defect else []
     if args.app_logging:
         extra += ["--app-logging", args.app_logging]
-    duts = max(1, getattr(args, "workers", 0) or 1)
+    duts = virtual_duts(args)
     sim = start_lab_process(state_dir, phones=2 * duts, duts=duts, extra_args=extra)  # a caller per DUT
     try:
         if args.device:

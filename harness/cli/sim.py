@@ -157,3 +157,17 @@ def _known_defect(name: str | None) -> str | None:
     if name and name not in DEFECTS:
         raise UsageError(f"unknown defect {name!r}; known defects: {', '.join(sorted(DEFECTS))}")
     return name or None
+
+
+def _known_virtual_device(key: str, duts: int) -> None:
+    """UsageError unless ``key`` names (or is the UDID of) a phone of the virtual lab a run with
+    ``duts`` DUTs starts: checked before the lab starts and before --out is emptied."""
+    from harness.errors import UsageError
+    from harness.sim.lab import LabConfig
+    from harness.sim.phone import VirtualPhone
+
+    specs = LabConfig.default(phones=2 * duts, duts=duts).phones
+    for index, spec in enumerate(specs):
+        if key in (spec.name, VirtualPhone.stable_identity(spec.name, spec.model, index)[1]):
+            return
+    raise UsageError(f"no device {key!r} in the virtual lab; known: {', '.join(s.name for s in specs)}")

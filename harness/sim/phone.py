@@ -153,6 +153,14 @@ class VirtualPhone:
     everything else must run on the loop.
     """
 
+    @staticmethod
+    def stable_identity(name: str, model: str, index: int) -> tuple[int, str]:
+        """(ECID, UDID) of the phone in slot ``index``: stable across runs for the same name and slot,
+        so a lab.yaml (or a --device UDID) stays valid after a restart."""
+        chip = MODELS.get(model, (0x8120, model))[0]
+        ecid = 0x001A000000000000 | int(hashlib.sha1(f"{index}:{name}".encode()).hexdigest()[:12], 16)
+        return ecid, f"{chip:08X}-{ecid:016X}"
+
     def __init__(
         self,
         *,
@@ -174,10 +182,8 @@ class VirtualPhone:
         state_dir: str | Path | None = None,
         identity: DeviceIdentity | None = None,
     ) -> None:
-        chip = MODELS.get(model, (0x8120, model))[0]
-        # Stable across runs for the same name and slot, so a lab.yaml stays valid after a restart.
-        self.ecid = 0x001A000000000000 | int(hashlib.sha1(f"{index}:{name}".encode()).hexdigest()[:12], 16)
-        self.udid = udid or f"{chip:08X}-{self.ecid:016X}"
+        self.ecid, stable = self.stable_identity(name, model, index)
+        self.udid = udid or stable
         self.name = name
         self.model = model
         self.ios_version = ios.full_version(ios_version)

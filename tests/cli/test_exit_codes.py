@@ -35,6 +35,9 @@ BAD_INPUT = [
     (["run", SCENARIO, "--lab", "lab.yaml", "--defect", "never_resumes"],
      ["--defect", "virtual lab", "drop"]),
     (["run", SCENARIO, "-n", "-2"], ["-n", "0 or more"]),
+    (["run", SCENARIO, "--device", "Virtual iPhone Q"],
+     ["'Virtual iPhone Q'", "virtual lab", "Virtual iPhone A"]),
+    (["watch", "--device", "Virtual iPhone Q"], ["'Virtual iPhone Q'", "known"]),
     (["run", SCENARIO, "--out", "afile"], ["afile", "not a folder"]),
     (["run", SCENARIO, "--out", "busy"], ["busy", "other files"]),
     (["repro", SCENARIO, "--max", "0"], ["--max", "1 or more"]),
@@ -60,6 +63,25 @@ def test_bad_input_exits_2_naming_the_thing(argv: list[str], words: list[str], t
     for w in words:
         assert w in run.stderr, (w, run.stderr)
     assert "Traceback" not in run.stderr
+
+
+def test_a_wrong_device_on_the_virtual_lab_is_refused_before_out_is_emptied(tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "index.html").write_text("last night's report")
+    argv = ["run", str(ROOT / SCENARIO), "--device", "iPhone 15"]
+    run = subprocess.run([sys.executable, "-m", "harness", *argv], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == ExitCode.USAGE, run.stderr[-2000:]
+    assert (tmp_path / "out" / "index.html").read_text() == "last night's report"
+    assert not (tmp_path / "out" / "virtual-lab").exists()  # the virtual lab was never started
+
+
+def test_the_virtual_labs_udids_are_known_before_it_starts() -> None:
+    from harness.cli.sim import _known_virtual_device
+    from harness.sim.phone import VirtualPhone
+
+    _known_virtual_device(VirtualPhone.stable_identity("Virtual iPhone B", "iPhone16,1", 1)[1], duts=1)
+    _known_virtual_device("Virtual iPhone D", duts=2)  # -n 2: four phones
 
 
 def _fake_subcommand(monkeypatch: pytest.MonkeyPatch, behaviour) -> None:
