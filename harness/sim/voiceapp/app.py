@@ -245,10 +245,13 @@ class VoiceApp:
             self.spawn(self.reconnect())
             return
         self.event("ice-recheck", action="probing")
-        received = self.player.received if self.player else 0
 
         async def probe() -> None:
-            await asyncio.sleep(self.playbook.liveness_s)
+            # Only the second half of the window counts: a process that was stopped reads the
+            # packets its socket queued meanwhile at once, and that backlog proves nothing.
+            await asyncio.sleep(self.playbook.liveness_s / 2)
+            received = self.player.received if self.player else 0
+            await asyncio.sleep(self.playbook.liveness_s / 2)
             if self.player is not None and self.player.received == received and self.in_call:
                 await self.reconnect()
             else:
