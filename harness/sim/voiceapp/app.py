@@ -19,14 +19,13 @@ import time
 from typing import Any
 
 from harness.peer.whip_client import WhipClient
+from harness.sim.avfaudio.constants import RouteChangeReason
+from harness.sim.avfaudio.notifications import Key, Name
 from harness.sim.voiceapp.audio_io import AudioUnit, MicrophoneTrack, Player
 from harness.sim.voiceapp.playbook import Action, Playbook, playbook_for
 
 INTERRUPTION = "AVAudioSessionInterruptionNotification"
 MEDIA_SERVICES_RESET = "AVAudioSessionMediaServicesWereResetNotification"
-ROUTE_CHANGE = "AVAudioSessionRouteChangeNotification"
-ROUTE_CHANGE_REASON_KEY = "AVAudioSessionRouteChangeReasonKey"
-OLD_DEVICE_UNAVAILABLE = 2  # AVAudioSessionRouteChangeReasonOldDeviceUnavailable
 TYPE_KEY = "AVAudioSessionInterruptionTypeKey"
 OPTION_KEY = "AVAudioSessionInterruptionOptionKey"
 BEGAN, SHOULD_RESUME = 1, 1
@@ -287,7 +286,8 @@ class VoiceApp:
                        else self.playbook.on_interruption_ended_without_resume)
             self.run_actions(actions, "interruption-ended")
             self.interrupted_at = None
-        elif name == ROUTE_CHANGE and int(info.get(ROUTE_CHANGE_REASON_KEY, 0)) == OLD_DEVICE_UNAVAILABLE:
+        elif (name == Name.routeChange
+              and int(info.get(Key.routeChangeReason, 0)) == RouteChangeReason.oldDeviceUnavailable):
             self.event("route-lost")
             self.run_actions(self.playbook.on_route_lost, "route-lost")
         elif name == MEDIA_SERVICES_RESET:
