@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import statistics
 import sys
 import tempfile
@@ -63,66 +62,63 @@ def one_run(n: int, seconds: float, base: Path) -> dict[str, Any]:
     from harness.audio.player import play_probe
     from harness.audio.probe import DOWNLINK_SEED, MOUTH_SEED, probe
     from harness.audio.rig import AudioRig, apply_env
-    from harness.lab.schema import Lab
     from harness.lab.virtual import start_lab_process
-    from harness.loop import LoopThread
-    from harness.peer.whip import WhipPeer
-    from harness.phone import Phone
+    from harness.session import LabCall, LabPhone, LabSession
 
     sim = start_lab_process(base / "lab", phones=n)
     rigs: list[AudioRig] = []
+    phones: list[LabPhone] = []
+    calls: list[LabCall] = []
     mouth = None
-    try:
-        spec = Lab.load(sim.lab_yaml)
-        wda = {p["udid"]: p["wda_url"] for p in sim.state["phones"]}
-        tokens = [secrets.token_urlsafe(8) for _ in spec.devices]
-        with LoopThread() as loop:
-            peer = WhipPeer(tokens=tokens, record_dir=base / "peer", decode_on_exit=False)
-            loop.run(peer.start())
-            try:
-                first = spec.audio_for(spec.devices[0])
-                apply_env(first.env)
-                devices.rescan()  # this lab's devices, not the previous run's
-                if first.mouth is not None:
-                    mouth = play_probe(first.mouth.device, MOUTH_SEED, name="mouth")
-                for i, dev in enumerate(spec.devices):  # recording from before the calls start
-                    rig = AudioRig(chain_audio(spec.audio_for(dev)), base / f"audio-{i}", routes=["receiver"])
-                    rigs.append(rig.open())
-                for dev, token in zip(spec.devices, tokens, strict=True):
-                    Phone(wda[dev.udid], name=dev.name).launch_app(
-                        VOICE_APP, env={"HARNESS_WHIP_URL": peer.url, "HARNESS_WHIP_TOKEN": token})
-                for token in tokens:
-                    loop.run(peer.wait_call(token, 60), timeout=70)
-                time.sleep(WARMUP_S)
-                t0, (busy0, total0) = time.monotonic_ns(), cpu_busy()
-                time.sleep(seconds)
-                t1, (busy1, total1) = time.monotonic_ns(), cpu_busy()
-                for rig in rigs:
-                    rig.close()
-                phones = []
-                for rig in rigs:
-                    chain = rig.reference_gaps(t0, t1)
-                    rec = read_capture(rig.wav("receiver"))
-                    a, b = rec.frame_at(t0) / rec.rate, rec.frame_at(t1) / rec.rate
-                    ref = {"downlink": probe(len(rec.samples) / rec.rate + 60, DOWNLINK_SEED)}
-                    result = analyze(rec.samples, rec.rate, ref, echo=False)
-                    gaps = [g for g in result.gaps if g.duration_ms >= 20 and a <= g.start_s < b]
-                    phones.append({"chain_dropouts": len(chain),
-                                   "chain_dropout_ms": round(sum(g.span.duration_s for g in chain) * 1e3, 1),
-                                   "downlink_gaps": len(gaps)})
-            finally:
-                loop.run(peer.stop(), timeout=120)
-    finally:
-        for rig in rigs:
-            rig.close()
-        if mouth is not None:
-            mouth.close()
-        sim.stop()
+    with LabSession.open(sim.lab_yaml, on_close=[sim.stop]) as lab:
+        try:
+            first = lab.spec.audio_for(lab.spec.devices[0])
+            apply_env(first.env)
+            devices.rescan()  # this lab's devices, not the previous run's
+            if first.mouth is not None:
+                mouth = play_probe(first.mouth.device, MOUTH_SEED, name="mouth")
+            for i, dev in enumerate(lab.spec.devices):  # recording from before the calls start
+                rig = AudioRig(chain_audio(lab.spec.audio_for(dev)), base / f"audio-{i}", routes=["receiver"])
+                rigs.append(rig.open())
+            for i, dev in enumerate(lab.spec.devices):
+                phone = lab.open_phone(dev, None, base / f"phone-{i}")
+                phones.append(phone)
+                call = lab.open_call(None, base / f"peer-{i}")
+                calls.append(call)
+                phone.ui.launch_app(VOICE_APP, env=lab.app_env(call))
+            for call in calls:
+                call.wait_connected(timeout=60, settle_s=0)
+            time.sleep(WARMUP_S)
+            t0, (busy0, total0) = time.monotonic_ns(), cpu_busy()
+            time.sleep(seconds)
+            t1, (busy1, total1) = time.monotonic_ns(), cpu_busy()
+            for rig in rigs:
+                rig.close()
+            scored = []
+            for rig in rigs:
+                chain = rig.reference_gaps(t0, t1)
+                rec = read_capture(rig.wav("receiver"))
+                a, b = rec.frame_at(t0) / rec.rate, rec.frame_at(t1) / rec.rate
+                ref = {"downlink": probe(len(rec.samples) / rec.rate + 60, DOWNLINK_SEED)}
+                result = analyze(rec.mono, rec.rate, ref, echo=False)
+                gaps = [g for g in result.gaps if g.duration_ms >= 20 and a <= g.start_s < b]
+                scored.append({"chain_dropouts": len(chain),
+                               "chain_dropout_ms": round(sum(g.span.seconds for g in chain) * 1e3, 1),
+                               "downlink_gaps": len(gaps)})
+        finally:
+            for call in calls:
+                call.close()
+            for phone in phones:
+                lab.close_phone(phone)
+            for rig in rigs:
+                rig.close()
+            if mouth is not None:
+                mouth.close()
     return {
         "phones": n,
-        "chain_dropouts": sum(p["chain_dropouts"] for p in phones),
-        "chain_dropout_ms": round(sum(p["chain_dropout_ms"] for p in phones), 1),
-        "downlink_gaps": sum(p["downlink_gaps"] for p in phones),
+        "chain_dropouts": sum(p["chain_dropouts"] for p in scored),
+        "chain_dropout_ms": round(sum(p["chain_dropout_ms"] for p in scored), 1),
+        "downlink_gaps": sum(p["downlink_gaps"] for p in scored),
         "cpu_pct": round(100 * (busy1 - busy0) / max(1.0, total1 - total0), 1),
         "window_s": round((t1 - t0) / 1e9, 1),
     }

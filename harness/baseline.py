@@ -13,8 +13,7 @@ from typing import Any
 
 from harness.errors import LabFault
 from harness.phone import Phone
-
-SPRINGBOARD = "com.apple.springboard"
+from harness.phone.locators import SPRINGBOARD
 
 
 def reset(phone: Phone, app_bundle: str | None = None, accessories: Iterable[Any] = ()) -> list[str]:

@@ -54,22 +54,18 @@ DEVELOPER_SERVICES: frozenset[str] = frozenset({
 an RSD tunnel): lockdownd answers InvalidService for them otherwise."""
 
 
-# -- the audio daemon's log -------------------------------------------------------------------------
-# (inference, to verify on hardware) iOS's audio daemon logs each interruption it posts to an app,
-# with the shouldResume option on "ended". The harness reads shouldResume from this line, so that
-# a verdict about Siri's "should not resume" needs nothing from the app's own log. The process
-# name and wording are not confirmed: a real lab overrides them (lab.yaml ``system_log:
-# audio_process / interruption_pattern``); the virtual lab writes exactly this format.
+# -- the audio daemon -------------------------------------------------------------------------------
+# On iOS 17+ the audio daemon logs as ``audiomxd`` (earlier: ``mediaserverd``), verbatim in public
+# device logs (../shared/reference/real-ios-evidence.md Q3.1). What it logs about an interruption
+# it posts to a client is not public: the pattern the verdicts read lives in
+# harness.verdicts.system_log, and is unverified.
 
 SYSTEM_AUDIO_PROCESS = "audiomxd"
-INTERRUPTION_LOG_PATTERN = (
-    r"posting interruption (?P<type>began|ended) to (?P<bundle>\S+)"
-    r"(?: \(pid (?P<pid>\d+)\))?(?: shouldResume=(?P<should_resume>[01]))?"
-)
 
 
 def interruption_log_line(bundle_id: str, pid: int | None, user_info: dict) -> str:
-    """The audio daemon's line for one interruption notification (see the note above)."""
+    """The virtual lab's audio-daemon line for one interruption notification: the format the harness
+    invented (no public source shows the real wording; harness.verdicts.system_log)."""
     began = user_info.get("AVAudioSessionInterruptionTypeKey") == 1
     line = f"posting interruption {'began' if began else 'ended'} to {bundle_id}"
     if pid is not None:

@@ -10,18 +10,16 @@ import time
 
 import pytest
 
-from harness.expect import expect_on_route
+from harness.verdicts.expect import expect_on_route
 
 
 @pytest.mark.requires("a2dp_speaker", "capture:bt_a2dp")
 @pytest.mark.catches("no_a2dp_option")
-def test_a2dp_speaker(call, app, actions, evidence, limits, record_property):
+def test_a2dp_speaker(call, app, actions, evidence, limits):
     speaker = actions.accessory_with("a2dp", only=True)
-    call.wait_connected(timeout=limits.connect_s)
+    call.wait_connected()
     actions.hold(2.0)
     connected = actions.connect_bluetooth(speaker)
     time.sleep(limits.route_switch_s + 3.0)
-    end = actions.timeline.now()
-    evidence.close()
-    after = (connected.t_ns + int(limits.route_switch_s * 1e9), end)
-    expect_on_route(evidence.routes_playing(*after), "bt_a2dp", f"once {speaker} connected", "a2dp-option")
+    after = actions.since(connected).after(limits.route_switch_s)
+    expect_on_route(evidence.routes_playing(after), "bt_a2dp", f"once {speaker} connected", "a2dp-option")

@@ -10,20 +10,17 @@ import time
 
 import pytest
 
-from harness.expect import expect_absent, expect_on_route, expect_playing
+from harness.verdicts.expect import expect_absent, expect_on_route, expect_playing
 
 
 @pytest.mark.requires("hfp_headset", "capture:bt_hfp")
-def test_bluetooth_hfp_connects(call, app, actions, evidence, limits, record_property):
+def test_bluetooth_hfp_connects(call, app, actions, evidence, limits):
     headset = actions.accessory_with("hfp")
-    call.wait_connected(timeout=limits.connect_s)
+    call.wait_connected()
     steady = actions.hold(3.0)
     connected = actions.connect_bluetooth(headset)
     time.sleep(limits.route_switch_s + 3.0)
-    end = actions.timeline.now()
-    evidence.close()
-    expect_playing(evidence.downlink("receiver"), steady.start_ns, steady.end_ns, "receiver before")
-    after = (connected.t_ns + int(limits.route_switch_s * 1e9), end)
-    expect_on_route(evidence.routes_playing(*after), "bt_hfp", f"once {headset} connected",
-                    "hfp-option")
+    after = actions.since(connected).after(limits.route_switch_s)
+    expect_playing(evidence.downlink("receiver"), steady, "receiver before")
+    expect_on_route(evidence.routes_playing(after), "bt_hfp", f"once {headset} connected", "hfp-option")
     expect_absent(evidence.downlink("speaker"), "speaker", "speaker capture")

@@ -10,21 +10,19 @@ import time
 
 import pytest
 
-from harness.actions import Window
-from harness.expect import expect_call_survives
+from harness.timeline import Span
+from harness.verdicts.expect import expect_call_survives
 
 
 @pytest.mark.catches("never_resumes", "leaks_to_speaker")
-def test_call_declined(call, caller, app, actions, evidence, limits, record_property):
-    call.wait_connected(timeout=limits.connect_s)
+def test_call_declined(call, caller, app, actions, evidence, limits):
+    call.wait_connected()
     steady = actions.hold(3.0)
     dialled = actions.incoming_call("tel")
     time.sleep(1.5)  # it rings
     declined = actions.decline()
     time.sleep(limits.resume_s + 2.0)
-    evidence.close()
     # The ring interrupts in the full-screen call style; with the banner style it may not: the
     # pause is only required while it rang, never more.
-    rang = Window(dialled.t_ns, declined.t_ns)
-    expect_call_survives(evidence, "receiver", steady, rang, actions.timeline.now(), limits,
-                         record_property, paused_margin_s=rang.seconds)
+    rang = Span(dialled.t_ns, declined.t_ns)
+    expect_call_survives(evidence, "receiver", steady, rang, limits, paused_margin_s=rang.seconds)

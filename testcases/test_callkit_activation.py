@@ -11,18 +11,17 @@ import time
 
 import pytest
 
-from harness.expect import expect_playing, expect_uninterrupted
+from harness import contract
+from harness.verdicts.expect import expect_playing, expect_uninterrupted
 
 
-@pytest.mark.app_env(HARNESS_CALLKIT="1")
+@pytest.mark.app_env(**{contract.CALLKIT_ENV: "1"})
 @pytest.mark.catches("activates_under_callkit")
-def test_callkit_activation(call, app, actions, evidence, limits, record_property):
-    call.wait_connected(timeout=limits.connect_s)
+def test_callkit_activation(call, app, actions, evidence, limits):
+    call.wait_connected()
     steady = actions.hold(2.0)
     alarm = actions.timer(6, ring_s=2.0)
     time.sleep(1.0)
-    evidence.close()
     spans = evidence.downlink("receiver")
-    expect_playing(spans, steady.start_ns, steady.end_ns, "receiver before the alarm")
-    expect_uninterrupted(spans, alarm.start_ns + int(0.3e9), alarm.end_ns, "receiver while the alarm rang",
-                         "callkit-owns-activation")
+    expect_playing(spans, steady, "receiver before the alarm")
+    expect_uninterrupted(spans, alarm.after(0.3), "receiver while the alarm rang", "callkit-owns-activation")

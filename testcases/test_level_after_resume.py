@@ -10,25 +10,22 @@ import time
 
 import pytest
 
-from harness.actions import Window
-from harness.expect import expect_level_kept, expect_resumed
+from harness.verdicts.expect import expect_level_kept, expect_resumed
 
 
 @pytest.mark.catches("quiet_after_resume")
-def test_level_after_resume(call, caller, app, actions, evidence, limits, record_property):
-    call.wait_connected(timeout=limits.connect_s)
+def test_level_after_resume(call, caller, app, actions, evidence, limits):
+    call.wait_connected()
     steady = actions.hold(3.0)
     actions.incoming_call("tel")
     time.sleep(1.0)
     declined = actions.decline()
     time.sleep(limits.resume_s + 3.0)
-    end = actions.timeline.now()
-    evidence.close()
+    since = actions.since(declined)
     latency = expect_resumed(evidence.downlink("receiver"), declined.t_ns, limits.resume_s, "receiver")
-    after = Window(declined.t_ns + int((latency + 0.5) * 1e9), end)
-    before_level = evidence.level("receiver", steady.start_ns, steady.end_ns)
-    after_level = evidence.level("receiver", after.start_ns, after.end_ns)
-    record_property("level_before_db", before_level and round(before_level.db, 1))
-    record_property("level_after_db", after_level and round(after_level.db, 1))
-    expect_level_kept(before_level and before_level.db, after_level and after_level.db,
-                      limits.level_tolerance_db, "receiver after the declined call")
+    before = evidence.level("receiver", steady)
+    after = evidence.level("receiver", since.after(latency + 0.5))
+    evidence.record("level_before_db", before and round(before.db, 1))
+    evidence.record("level_after_db", after and round(after.db, 1))
+    expect_level_kept(before and before.db, after and after.db, limits.level_tolerance_db,
+                      "receiver after the declined call")

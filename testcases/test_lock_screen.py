@@ -11,21 +11,19 @@ import time
 
 import pytest
 
-from harness.actions import Window
-from harness.expect import expect_call_survives, expect_uninterrupted
+from harness.timeline import Span
+from harness.verdicts.expect import expect_call_survives, expect_uninterrupted
 
 
 @pytest.mark.catches("never_resumes", "leaks_to_speaker")
-def test_lock_screen(call, caller, app, actions, evidence, limits, record_property):
-    call.wait_connected(timeout=limits.connect_s)
+def test_lock_screen(call, caller, app, actions, evidence, limits):
+    call.wait_connected()
     actions.hold(2.0)
     locked = actions.lock()
     time.sleep(3.0)
     phone_call = actions.phone_call("tel", 3.0)
     time.sleep(limits.resume_s + 2.0)
-    evidence.close()
-    spans = evidence.downlink("receiver")
-    expect_uninterrupted(spans, locked.t_ns + int(0.5e9), locked.t_ns + int(2.8e9), "receiver once locked",
+    while_locked = Span.starting(locked.t_ns, 2.8).after(0.5)
+    expect_uninterrupted(evidence.downlink("receiver"), while_locked, "receiver once locked",
                          "pause-on-began")
-    expect_call_survives(evidence, "receiver", Window(locked.t_ns + int(0.5e9), locked.t_ns + int(2.8e9)),
-                         phone_call, actions.timeline.now(), limits, record_property)
+    expect_call_survives(evidence, "receiver", while_locked, phone_call, limits)

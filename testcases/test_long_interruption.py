@@ -12,30 +12,28 @@ import time
 
 import pytest
 
-from harness.expect import expect_new_session, expect_playing, expect_resumed
-from harness.peer.ice import consent_timeout
+from harness.verdicts.expect import expect_new_session, expect_playing, expect_resumed
 
 
 @pytest.mark.catches("no_ice_recheck")
-def test_long_interruption(call, caller, app, actions, evidence, limits, record_property):
-    call.wait_connected(timeout=limits.connect_s)
+def test_long_interruption(call, caller, app, actions, evidence, limits):
+    call.wait_connected()
     steady = actions.hold(3.0)
-    hold_s = consent_timeout() + 4.0  # the peer's consent timeout, from the lab file
-    record_property("hold_s", round(hold_s, 1))
+    hold_s = call.consent_timeout_s + 4.0  # the peer's consent timeout, from the lab file
+    evidence.record("hold_s", round(hold_s, 1))
     phone_call = actions.phone_call("tel", hold_s)
     time.sleep(limits.ice_reconnect_s)
-    evidence.close()
     spans = evidence.downlink("receiver")
-    expect_playing(spans, steady.start_ns, steady.end_ns, "receiver before the phone call")
+    expect_playing(spans, steady, "receiver before the phone call")
     sessions = evidence.peer_sessions()
-    record_property("peer_sessions", len(sessions))
+    evidence.record("peer_sessions", len(sessions))
     broke = sessions[0].failed_ns if sessions else None
     # when the peer dropped the first session: before the call ended, if consent really expired
-    record_property("first_session_broke_after_s",
+    evidence.record("first_session_broke_after_s",
                     round((broke - phone_call.start_ns) / 1e9, 1) if broke is not None else None)
     took = expect_new_session([s.created_ns for s in sessions], phone_call.end_ns, limits.ice_reconnect_s,
                               "peer")
-    record_property("new_session_after_s", round(took, 2))
+    evidence.record("new_session_after_s", round(took, 2))
     latency = expect_resumed(spans, phone_call.end_ns, limits.ice_reconnect_s,
                              "receiver after the phone call", rule_id="ice-recheck")
-    record_property("resume_latency_ms", round(latency * 1000, 1))
+    evidence.record("resume_latency_ms", round(latency * 1000, 1))

@@ -10,20 +10,19 @@ import time
 
 import pytest
 
-from harness.expect import expect_playing, expect_resumed
+from harness.verdicts.expect import expect_playing, expect_resumed
 
 RESET_S = 1.5  # iOS's media services come back about this long after the reset (inference)
 
 
 @pytest.mark.catches("no_media_reset_recovery")
-def test_media_services_reset(call, app, actions, evidence, limits, record_property):
-    call.wait_connected(timeout=limits.connect_s)
+def test_media_services_reset(call, app, actions, evidence, limits):
+    call.wait_connected()
     steady = actions.hold(3.0)
     reset = actions.reset_media_services()
     time.sleep(RESET_S + limits.ice_reconnect_s)
-    evidence.close()
     spans = evidence.downlink("receiver")
-    expect_playing(spans, steady.start_ns, steady.end_ns, "receiver before the reset")
+    expect_playing(spans, steady, "receiver before the reset")
     latency = expect_resumed(spans, reset.t_ns, RESET_S + limits.ice_reconnect_s - 1.0,
                              "receiver after the media services reset", rule_id="media-reset-recovery")
-    record_property("recovery_s", round(latency, 2))
+    evidence.record("recovery_s", round(latency, 2))

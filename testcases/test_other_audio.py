@@ -11,27 +11,26 @@ import time
 
 import pytest
 
-from harness.expect import expect_ducked, expect_restored
+from harness.verdicts.expect import expect_ducked, expect_restored
 
 MUSIC_ROUTE = "speaker"
 
 
 @pytest.mark.catches("no_duck_others", "no_notify_on_deactivate")
-def test_other_audio(call, launch_app, actions, evidence, limits, record_property):
+def test_other_audio(call, launch_app, actions, evidence, limits):
     actions.play_other_audio()
     alone = actions.hold(2.5)
     launch_app()
-    call.wait_connected(timeout=limits.connect_s)
+    call.wait_connected()
     during = actions.hold(3.0)
-    actions.tap("endCallButton")
+    actions.tap_end_call_button()
     time.sleep(1.0)
     after = actions.hold(2.5)
-    evidence.close()
-    levels = {name: evidence.rms_dbfs(MUSIC_ROUTE, w.start_ns, w.end_ns)
-              for name, w in (("alone", alone), ("during", during), ("after", after))}
+    levels = {name: evidence.rms_dbfs(MUSIC_ROUTE, span)
+              for name, span in (("alone", alone), ("during", during), ("after", after))}
     for name, db in levels.items():
-        record_property(f"other_audio_{name}_dbfs", round(db, 1))
+        evidence.record(f"other_audio_{name}_dbfs", round(db, 1))
     depth = expect_ducked(levels["alone"], levels["during"], limits.other_audio_floor_dbfs,
                           limits.duck_min_db, "music during the call")
-    record_property("duck_depth_db", round(depth, 1))
+    evidence.record("duck_depth_db", round(depth, 1))
     expect_restored(levels["alone"], levels["after"], limits.duck_min_db / 2, "music after the call")

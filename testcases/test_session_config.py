@@ -10,22 +10,20 @@ from __future__ import annotations
 import pytest
 
 from harness.errors import AppFailure
-from harness.expect import expect_no_echo, expect_on_route, expect_playing
+from harness.verdicts.expect import expect_no_echo, expect_on_route, expect_playing
 
 
 @pytest.mark.catches("default_mode")
-def test_session_config(call, app, actions, evidence, limits, record_property):
-    call.wait_connected(timeout=limits.connect_s)
+def test_session_config(call, app, actions, evidence, limits):
+    call.wait_connected()
     steady = actions.hold(6.0)
-    evidence.close()
-    expect_playing(evidence.downlink("receiver"), steady.start_ns, steady.end_ns, "receiver")
-    expect_on_route(evidence.routes_playing(steady.start_ns, steady.end_ns), "receiver", "the call",
-                    "session-category")
+    expect_playing(evidence.downlink("receiver"), steady, "receiver")
+    expect_on_route(evidence.routes_playing(steady), "receiver", "the call", "session-category")
     uplink_s = evidence.uplink_present_s()
-    record_property("uplink_present_s", round(uplink_s, 2))
+    evidence.record("uplink_present_s", round(uplink_s, 2))
     if uplink_s < 0.5 * steady.seconds:
         raise AppFailure(f"the peer heard the user's voice only {uplink_s:.1f} s of {steady.seconds:.1f} s: "
                          "the app does not record the microphone", rule="session-category")
     erl = evidence.echo_return_loss_db()
-    record_property("echo_return_loss_db", None if erl is None else round(erl, 1))
+    evidence.record("echo_return_loss_db", None if erl is None else round(erl, 1))
     expect_no_echo(erl, limits.echo_min_erl_db, "uplink")

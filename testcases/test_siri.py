@@ -12,34 +12,33 @@ import time
 
 import pytest
 
-from harness.actions import Window
 from harness.errors import LabFault
-from harness.expect import expect_call_survives, expect_paused, expect_playing, expect_stays_paused
+from harness.timeline import Span
+from harness.verdicts.expect import expect_call_survives, expect_paused, expect_playing, expect_stays_paused
 
 REQUESTS = {"question": "What time is it", "plays-audio": "Play some music"}
 
 
 @pytest.mark.parametrize("request_kind", list(REQUESTS))
 @pytest.mark.catches("ignores_should_resume", "never_resumes")
-def test_siri(request_kind, call, app, actions, evidence, limits, record_property):
-    call.wait_connected(timeout=limits.connect_s)
+def test_siri(request_kind, call, app, actions, evidence, limits):
+    call.wait_connected()
     steady = actions.hold(3.0)
     siri = actions.siri(REQUESTS[request_kind], hold_s=2.0)
     actions.back_to_app()  # Home dismissed Siri and left the app in the background
     time.sleep(limits.resume_s + 2.0)
-    evidence.close()
-
+    after_siri = actions.since(siri.end_ns)
     logged = [i for i in evidence.interruptions(app) if i.t_ns >= siri.start_ns]
     if not logged:
         raise LabFault("iOS's audio log showed no interruption for Siri: check the lab's "
-                       "system_log pattern for this iOS version (harness.ios)", tag="system-log")
+                       "system_log pattern for this iOS version (harness.verdicts.system_log)",
+                       tag="system-log")
     ended = next((i for i in logged if i.type == "ended"), None)
-    record_property("siri_should_resume", None if ended is None else ended.should_resume)
+    evidence.record("siri_should_resume", None if ended is None else ended.should_resume)
     if ended is not None and ended.should_resume:
-        expect_call_survives(evidence, "receiver", steady, Window(siri.start_ns, ended.t_ns),
-                             actions.timeline.now(), limits, record_property)
+        expect_call_survives(evidence, "receiver", steady, Span(siri.start_ns, ended.t_ns), limits)
         return
     spans = evidence.downlink("receiver")
-    expect_playing(spans, steady.start_ns, steady.end_ns, "receiver before Siri")
-    expect_paused(spans, siri.start_ns + int(0.3e9), siri.end_ns, "receiver while Siri listened")
-    expect_stays_paused(spans, siri.end_ns, actions.timeline.now(), "receiver after Siri")
+    expect_playing(spans, steady, "receiver before Siri")
+    expect_paused(spans, siri.after(0.3), "receiver while Siri listened")
+    expect_stays_paused(spans, after_siri, "receiver after Siri")

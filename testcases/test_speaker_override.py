@@ -11,23 +11,22 @@ import time
 
 import pytest
 
-from harness.expect import expect_absent, expect_on_route, expect_resumed
+from harness.verdicts.expect import expect_absent, expect_on_route, expect_resumed
 
 
 @pytest.mark.catches("leaks_to_speaker")
-def test_speaker_override(call, caller, app, actions, evidence, limits, record_property):
-    call.wait_connected(timeout=limits.connect_s)
+def test_speaker_override(call, caller, app, actions, evidence, limits):
+    call.wait_connected()
     actions.hold(1.5)
-    tapped = actions.tap("speakerButton")
+    tapped = actions.tap_speaker_button()
     time.sleep(2.5)
-    on_speaker = (tapped.t_ns + int(limits.route_switch_s * 1e9), actions.timeline.now())
+    on_speaker = actions.since(tapped).after(limits.route_switch_s)
     phone_call = actions.phone_call("tel", 3.0)
     time.sleep(limits.resume_s + 2.0)
-    evidence.close()
-    expect_on_route(evidence.routes_playing(*on_speaker), "speaker", "after the speaker button")
+    expect_on_route(evidence.routes_playing(on_speaker), "speaker", "after the speaker button")
     after = phone_call.end_ns + int(0.3e9)
     expect_absent([s for s in evidence.downlink("speaker") if s.end_ns > after], "speaker",
                   "speaker after the phone call")
     latency = expect_resumed(evidence.downlink("receiver"), phone_call.end_ns, limits.resume_s,
                              "receiver after the phone call")
-    record_property("resume_latency_ms", round(latency * 1000, 1))
+    evidence.record("resume_latency_ms", round(latency * 1000, 1))

@@ -9,51 +9,46 @@ lane and the expectations use the same instants.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from harness import contract
 from harness.errors import LabFault
-from harness.timeline import Event, Timeline
+from harness.timeline import Event, Span, Timeline
 
-
-@dataclass(frozen=True)
-class Window:
-    """A stretch of the call between two marks, in lab-clock ns."""
-
-    start_ns: int
-    end_ns: int
-
-    @property
-    def seconds(self) -> float:
-        return (self.end_ns - self.start_ns) / 1e9
-
-    @classmethod
-    def before(cls, t_ns: int, seconds: float, margin_s: float = 0.3) -> Window:
-        """The ``seconds`` up to ``margin_s`` before ``t_ns``."""
-        return cls(t_ns - int((seconds + margin_s) * 1e9), t_ns - int(margin_s * 1e9))
+if TYPE_CHECKING:
+    from harness.lab.accessories import LabAccessory
+    from harness.session import LabPhone
 
 
 class Actions:
-    def __init__(self, dut: Any, caller: Any | None, timeline: Timeline,
-                 accessories: dict[str, Any] | None = None) -> None:
+    def __init__(self, dut: LabPhone, caller: LabPhone | None, timeline: Timeline,
+                 accessories: dict[str, LabAccessory] | None = None) -> None:
         self.dut = dut
         self.caller = caller
         self.timeline = timeline
-        self.accessories = accessories
+        self.accessories = accessories or {}
 
     def mark(self, name: str, **fields: Any) -> Event:
         return self.timeline.mark(name, **fields)
 
-    def hold(self, seconds: float) -> Window:
-        """Let the call run ``seconds``; the window leaves out its first 20 % (settling)."""
-        start = self.timeline.now()
+    def now(self) -> int:
+        """The lab clock now (ns)."""
+        return self.timeline.now()
+
+    def since(self, start: Event | int) -> Span:
+        """From a mark (or a lab time) until now."""
+        return Span(start.t_ns if isinstance(start, Event) else start, self.now())
+
+    def hold(self, seconds: float) -> Span:
+        """Let the call run ``seconds``; the span leaves out its first 20 % (settling)."""
+        start = self.now()
         time.sleep(seconds)
-        end = self.timeline.now()
-        return Window(start + int((end - start) * 0.2), end)
+        end = self.now()
+        return Span(start + int((end - start) * 0.2), end)
 
     # -- calls from the caller phone --------------------------------------------------------------
 
-    def _caller(self) -> Any:
+    def _caller(self) -> LabPhone:
         if self.caller is None:
             raise LabFault("this scenario needs a caller phone (role: caller in the lab file)",
                            tag="lab-config")
@@ -63,74 +58,74 @@ class Actions:
         """The caller phone dials the DUT (``tel`` or ``facetime-audio``); returns the dial mark."""
         caller = self._caller()
         address = self.dut.number if kind == "tel" else self.dut.apple_id
-        caller.phone.dial(f"{kind}:{address}")
+        caller.ui.dial(f"{kind}:{address}")
         return self.mark("call-dialled", call_kind=kind)
 
     def answer(self) -> Event:
-        self.dut.phone.answer_call()
+        self.dut.ui.answer_call()
         return self.mark("call-answered")
 
     def decline(self) -> Event:
-        self.dut.phone.decline_call()
+        self.dut.ui.decline_call()
         return self.mark("call-declined")
 
     def caller_hangs_up(self) -> Event:
-        self._caller().phone.end_call()
+        self._caller().ui.end_call()
         return self.mark("call-ended")
 
-    def phone_call(self, kind: str = "tel", hold_s: float = 3.0) -> Window:
-        """Dial, answer, talk ``hold_s``, the caller hangs up: the window from answer to hang-up."""
+    def phone_call(self, kind: str = "tel", hold_s: float = 3.0) -> Span:
+        """Dial, answer, talk ``hold_s``, the caller hangs up: the span from answer to hang-up."""
         self.incoming_call(kind)
         answered = self.answer()
         time.sleep(hold_s)
         ended = self.caller_hangs_up()
-        return Window(answered.t_ns, ended.t_ns)
+        return Span(answered.t_ns, ended.t_ns)
 
     # -- system interruptions on the DUT ----------------------------------------------------------
 
-    def siri(self, text: str, hold_s: float = 2.0) -> Window:
-        """Ask Siri ``text``; after ``hold_s`` dismiss it with Home. Window: asked -> dismissed."""
-        self.dut.phone.siri(text)
+    def siri(self, text: str, hold_s: float = 2.0) -> Span:
+        """Ask Siri ``text``; after ``hold_s`` dismiss it with Home. Span: asked -> dismissed."""
+        self.dut.ui.siri(text)
         asked = self.mark("siri-asked", text=text)
         time.sleep(hold_s)
-        self.dut.phone.home()
+        self.dut.ui.home()
         dismissed = self.mark("siri-dismissed")
-        return Window(asked.t_ns, dismissed.t_ns)
+        return Span(asked.t_ns, dismissed.t_ns)
 
-    def timer(self, seconds: int, ring_s: float = 2.0) -> Window:
+    def timer(self, seconds: int, ring_s: float = 2.0) -> Span:
         """A Clock timer of ``seconds`` (set through Siri) goes off, rings ``ring_s``, is stopped.
-        Window: from the alarm showing to its stop."""
-        self.dut.phone.start_timer(seconds)
+        Span: from the alarm showing to its stop."""
+        self.dut.ui.start_timer(seconds)
         self.mark("timer-started", seconds=seconds)
-        self.dut.phone.wait_timer_alert(timeout=seconds + 30)
+        self.dut.ui.wait_timer_alert(timeout=seconds + 30)
         fired = self.mark("timer-fired")
         time.sleep(ring_s)
-        self.dut.phone.stop_timer()
+        self.dut.ui.stop_timer()
         stopped = self.mark("timer-stopped")
-        return Window(fired.t_ns, stopped.t_ns)
+        return Span(fired.t_ns, stopped.t_ns)
 
     def reset_media_services(self) -> Event:
-        self.dut.phone.reset_media_services()
+        self.dut.ui.reset_media_services()
         return self.mark("media-services-reset")
 
     def lock(self) -> Event:
-        self.dut.phone.lock()
+        self.dut.ui.lock()
         return self.mark("locked")
 
     def unlock(self) -> Event:
-        self.dut.phone.unlock()
+        self.dut.ui.unlock()
         return self.mark("unlocked")
 
     def play_other_audio(self) -> Event:
-        self.dut.phone.play_other_audio()
+        self.dut.ui.play_other_audio()
         return self.mark("other-audio-started")
 
     # -- routes -----------------------------------------------------------------------------------
 
-    def accessory(self, name: str) -> Any:
-        found = (self.accessories or {}).get(name)
+    def accessory(self, name: str) -> LabAccessory:
+        found = self.accessories.get(name)
         if found is None:
-            known = ", ".join(sorted(self.accessories or {})) or "none"
+            known = ", ".join(sorted(self.accessories)) or "none"
             raise LabFault(f"this scenario needs the accessory {name!r}; the lab file has: {known}",
                            tag="lab-config")
         return found
@@ -138,8 +133,8 @@ class Actions:
     def accessory_with(self, profile: str, only: bool = False) -> str:
         """The name of the DUT's accessory offering ``profile`` (``hfp``, ``a2dp``; ``only``: nothing
         else), so scenarios never hard-code a lab's device names."""
-        for name, a in (self.accessories or {}).items():
-            profiles = list(getattr(a.spec, "profiles", []))
+        for name, a in self.accessories.items():
+            profiles = list(a.spec.profiles)
             if (profiles == [profile]) if only else (profile in profiles):
                 return name
         raise LabFault(f"the lab has no accessory with {'only ' if only else ''}{profile} for this DUT "
@@ -148,7 +143,7 @@ class Actions:
     def connect_bluetooth(self, name: str) -> Event:
         """Power the accessory on, then connect it in Settings > Bluetooth (as a tester would)."""
         self.accessory(name).power_on()
-        self.dut.phone.connect_bluetooth(name)
+        self.dut.ui.connect_bluetooth(name)
         return self.mark("bluetooth-connected", device=name)
 
     def bluetooth_off(self, name: str) -> Event:
@@ -157,15 +152,23 @@ class Actions:
         return self.mark("bluetooth-powered-off", device=name)
 
     def pick_route(self, name: str) -> Event:
-        self.dut.phone.pick_route(name)
+        self.dut.ui.pick_route(name)
         return self.mark("route-picked", route=name)
 
     def tap(self, identifier: str) -> Event:
-        self.dut.phone.tap_app_element(identifier)
+        self.dut.ui.tap_app_element(identifier)
         return self.mark("tapped", element=identifier)
+
+    def tap_speaker_button(self) -> Event:
+        """The app's own loudspeaker toggle (the app contract's ``speakerButton``)."""
+        return self.tap(contract.SPEAKER_BUTTON)
+
+    def tap_end_call_button(self) -> Event:
+        """The app's own end-of-call button (the app contract's ``endCallButton``)."""
+        return self.tap(contract.END_CALL_BUTTON)
 
     def back_to_app(self) -> None:
         """Bring the app under test back to the front (after a system app took it)."""
-        app = getattr(self.dut, "app_bundle", None)
+        app = self.dut.app_bundle
         if app:
-            self.dut.phone.launch_app(app, relaunch=False)
+            self.dut.ui.launch_app(app, relaunch=False)

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from harness.audio.analysis.echo import measure_echo
-from harness.audio.analysis.fine import FineTrack, Span, fine_track, matched_spans, refine_edge
+from harness.audio.analysis.fine import FineTrack, MatchedSpan, fine_track, matched_spans, refine_edge
 from harness.audio.analysis.result import Analysis, Echo, Gap, Interval, Jump, Segment
 from harness.audio.analysis.signals import Reference, decimate, decimation_for, to_mono
 from harness.audio.analysis.track import Run, Tracker
@@ -37,7 +37,7 @@ __all__ = ["Analysis", "analyze"]
 class _Aligned:
     """One reference's alignment against the capture."""
 
-    def __init__(self, tracker: Tracker, runs: list[Run], ft: FineTrack, spans: list[Span]) -> None:
+    def __init__(self, tracker: Tracker, runs: list[Run], ft: FineTrack, spans: list[MatchedSpan]) -> None:
         self.tracker, self.runs, self.ft, self.spans = tracker, runs, ft, spans
 
     @property
@@ -109,7 +109,7 @@ def analyze(
     )
 
 
-def _coarse(a: _Aligned, span: Span, d: int) -> tuple[int, int]:
+def _coarse(a: _Aligned, span: MatchedSpan, d: int) -> tuple[int, int]:
     h, W = a.ft.hop, a.ft.win
     return int((span.i0 * h + W / 2) * d), int(((span.i1 - 1) * h + W / 2) * d)
 

@@ -98,6 +98,33 @@ def frame_at_time(anchors: Sequence[tuple[int, int]], rate: int, t_ns: int) -> i
     return round(f + (t_ns - t) / fit_rate(anchors, rate))
 
 
+@dataclass(frozen=True)
+class CaptureClock:
+    """A capture's frames <-> the lab clock, from its anchors (one value: the verdict, the report and
+    the analysis files all map with it)."""
+
+    anchors: tuple[tuple[int, int], ...]
+    rate: int
+
+    def time_of(self, frame: float) -> int:
+        """Lab-clock ns of ``frame``."""
+        return time_of_frame(self.anchors, self.rate, frame)
+
+    def frame_at(self, t_ns: int) -> int:
+        return frame_at_time(self.anchors, self.rate, t_ns)
+
+    def time_of_s(self, seconds: float) -> int:
+        """Lab-clock ns of a position in the capture given in seconds (the analyzer's unit)."""
+        return self.time_of(seconds * self.rate)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rate": self.rate, "anchors": [list(a) for a in self.anchors]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CaptureClock:
+        return cls(tuple((int(f), int(t)) for f, t in d["anchors"]), int(d["rate"]))
+
+
 @dataclass
 class Recording:
     """A capture read back from disk (possibly cut short by a crash of its writer)."""
@@ -116,11 +143,20 @@ class Recording:
         """Lab-clock time of frame 0."""
         return self.time_of(0)
 
+    @property
+    def clock(self) -> CaptureClock:
+        return CaptureClock(tuple(self.anchors), self.rate)
+
     def time_of(self, frame: float) -> int:
-        return time_of_frame(self.anchors, self.rate, frame)
+        return self.clock.time_of(frame)
 
     def frame_at(self, t_ns: int) -> int:
-        return frame_at_time(self.anchors, self.rate, t_ns)
+        return self.clock.frame_at(t_ns)
+
+    @property
+    def mono(self) -> np.ndarray:
+        """The first channel (the route itself for a route's capture)."""
+        return self.samples if self.samples.ndim == 1 else self.samples[:, 0]
 
     def channel(self, name: str) -> np.ndarray:
         if self.samples.ndim == 1:

@@ -15,8 +15,8 @@ the app's; both silent is the lab's (:meth:`AudioRig.capture_fault`, LabFault ta
 
 from __future__ import annotations
 
+import json
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,13 +24,21 @@ from typing import Any
 import numpy as np
 
 from harness.audio.analyze import Analysis, analyze
-from harness.audio.capture import Capture, read_capture, reference_gaps
+from harness.audio.capture import Capture, CaptureClock, Recording, read_capture, reference_gaps
 from harness.audio.player import Player, play_probe
 from harness.audio.probe import MOUTH_SEED, probe
 from harness.errors import LabFault, UsageError
+from harness.naming import safe_name
 from harness.timeline import Span, Timeline
 
 REFERENCE = "reference"
+ANALYSIS_SUFFIX = ".analysis.json"
+
+
+def analysis_path(wav: Path) -> Path:
+    """Where a route capture's analysis is kept, beside it: ``audio/<route>.wav`` ->
+    ``audio/<route>.analysis.json`` (written by the evidence, read by the report)."""
+    return wav.with_name(wav.stem + ANALYSIS_SUFFIX)
 
 
 def apply_env(env: dict[str, str]) -> None:
@@ -41,10 +49,31 @@ def apply_env(env: dict[str, str]) -> None:
 
 @dataclass
 class RouteAnalysis:
+    """One route's capture analysed against the probes, with the clock that maps it to the lab."""
+
     route: str
     analysis: Analysis
+    clock: CaptureClock
     presence: dict[str, list[Span]] = field(default_factory=dict)
     """Per reference: where it was present, on the lab clock."""
+    recording: Recording | None = None
+    """The capture as read for this analysis (None when rebuilt from an analysis file)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The analysis file's content (``<route>.analysis.json`` beside the capture)."""
+        return {"route": self.route, "clock": self.clock.to_dict(),
+                "presence_ns": {k: [[s.start_ns, s.end_ns] for s in v] for k, v in self.presence.items()},
+                "analysis": self.analysis.to_dict()}
+
+
+def read_presence(wav: Path) -> dict[str, list[Span]] | None:
+    """Per reference, where the probe was heard in ``wav``'s capture, from its analysis file (None:
+    the capture was never analysed by a verdict)."""
+    path = analysis_path(wav)
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text())
+    return {k: [Span(int(a), int(b)) for a, b in v] for k, v in data["presence_ns"].items()}
 
 
 @dataclass(frozen=True)
@@ -66,10 +95,6 @@ class _Stream:
     split: dict[str, int]
     path: Path
     capture: Capture | None = None
-
-
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "device"
 
 
 class AudioRig:
@@ -106,7 +131,7 @@ class AudioRig:
             if width == 1 and len(split) == 1:  # one route on its own mono device: no split needed
                 path, split = self.out_dir / f"{chans[0][0]}.wav", {}
             else:
-                path = self.chain_dir / f"{_safe(device)}.wav"
+                path = self.chain_dir / f"{safe_name(device, 'device')}.wav"
             streams[device] = _Stream(device, width, names, split, path)
         return streams
 
@@ -164,13 +189,11 @@ class AudioRig:
         """Analyze one route's capture (as recorded so far) against ``references``."""
         self._anchored()
         rec = read_capture(self.wav(route))
-        samples = rec.samples if rec.samples.ndim == 1 else rec.samples[:, 0]
-        result = analyze(samples, rec.rate, references)
-        presence = {
-            name: [Span(rec.time_of(i.start_s * rec.rate), rec.time_of(i.end_s * rec.rate)) for i in spans]
-            for name, spans in result.presence.items()
-        }
-        return RouteAnalysis(route, result, presence)
+        result = analyze(rec.mono, rec.rate, references)
+        clock = rec.clock
+        presence = {name: [Span(clock.time_of_s(i.start_s), clock.time_of_s(i.end_s)) for i in spans]
+                    for name, spans in result.presence.items()}
+        return RouteAnalysis(route, result, clock, presence, rec)
 
     # -- the capture chain ------------------------------------------------------------------------
 
@@ -208,7 +231,7 @@ class AudioRig:
             return LabFault(f"the capture chain has delivered silence since {since} ns (lab clock): the "
                             "reference channel is dead too: the routes' silence says nothing about the app",
                             tag="capture-silent")
-        where = ", ".join(f"{g.kind} {g.span.duration_s * 1e3:.0f} ms" for g in gaps[:5])
+        where = ", ".join(f"{g.kind} {g.span.seconds * 1e3:.0f} ms" for g in gaps[:5])
         return LabFault(f"the capture chain dropped out ({where}): the reference channel broke too, so "
                         "gaps there are the lab's, not the app's", tag="capture-dropout")
 

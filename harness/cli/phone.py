@@ -19,31 +19,28 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run_dump(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from harness.device import Device, use_usbmuxd
     from harness.errors import UsageError
-    from harness.lab.schema import Lab
-    from harness.loop import LoopThread
+    from harness.lab.schema import Device, Lab
     from harness.phone.dump import dump
-    from harness.phone.recipes import Phone
+    from harness.session import LabSession
 
-    udid, wda_port, name = args.device, 8100, args.device
     if args.lab:
-        lab = Lab.load(args.lab)
-        spec = lab.device(args.device)
-        udid, wda_port, name = spec.udid, spec.wda_port, spec.name
-        if lab.usbmuxd:
-            use_usbmuxd(lab.usbmuxd)
-    elif len(udid) < 24:
-        raise UsageError(f"--device {udid!r}: without --lab give the phone's UDID (see `harness devices`)")
-    with LoopThread() as loop:
-        device = loop.run(Device.open(udid))
-        forward = loop.run(device.forward(wda_port).start())
+        lab = LabSession.open(args.lab)
+        spec = lab.spec.device(args.device)
+    else:  # a phone on this host's usbmuxd (or USBMUXD_SOCKET_ADDRESS), WDA on its default port
         try:
-            phone = Phone(forward.url, name=name)
-            rows = dump(phone, Path(args.out))
+            spec = Device(name=args.device, udid=args.device, role="dut")
+        except ValueError:
+            raise UsageError(f"--device {args.device!r}: without --lab give the phone's UDID "
+                             "(see `harness devices`)") from None
+        lab = LabSession.from_spec(Lab(devices=[spec]))
+    out = Path(args.out)
+    with lab:
+        phone = lab.open_phone(spec, None, out)
+        try:
+            rows = dump(phone.ui, out)
         finally:
-            loop.run(forward.stop())
-            loop.run(device.close())
+            lab.close_phone(phone)
     width = max(len(r[0]) for r in rows)
     for screen, status, png in rows:
         print(f"{screen:<{width}}  {status:<8}  {png}")

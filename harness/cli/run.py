@@ -66,9 +66,9 @@ def check_lab_options(args: argparse.Namespace) -> None:
     if args.lab and args.app_logging:
         raise UsageError("--app-logging exists only on the virtual lab: drop --lab, or drop --app-logging")
     if args.defect:
-        from harness.cli.sim import _known_defect
+        from harness.verdicts.defects import known_defect
 
-        _known_defect(args.defect)
+        known_defect(args.defect)
     if args.lab:
         from harness.lab.schema import Lab
 

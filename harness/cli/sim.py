@@ -151,12 +151,10 @@ def run_down(args: argparse.Namespace) -> int:
 
 
 def _known_defect(name: str | None) -> str | None:
-    from harness.errors import UsageError
-    from harness.sim.voiceapp.playbook import DEFECTS
+    """The defect's name when the public catalog knows it (harness.verdicts.defects), else UsageError."""
+    from harness.verdicts.defects import known_defect
 
-    if name and name not in DEFECTS:
-        raise UsageError(f"unknown defect {name!r}; known defects: {', '.join(sorted(DEFECTS))}")
-    return name or None
+    return known_defect(name).name if name else None
 
 
 def _known_virtual_device(key: str, duts: int) -> None:

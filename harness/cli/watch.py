@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import secrets
 import signal
 import sys
 import threading
@@ -21,6 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from harness import contract
 from harness.cli.run import add_lab_options, check_lab_options, lab_for_run, prepare_out
 from harness.errors import UsageError
 
@@ -68,71 +68,55 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _watch(args: argparse.Namespace, out: Path, lab_file: Path, stop: threading.Event) -> int:
-    from harness.audio.rig import AudioRig, apply_env
-    from harness.device import Device, LogFilter, use_usbmuxd
-    from harness.lab.schema import Lab
-    from harness.loop import LoopThread
-    from harness.peer.whip import WhipPeer
-    from harness.phone import Phone
+    from harness.naming import safe_name
     from harness.report.build import write_report
     from harness.report.results import TestResult, run_metadata
+    from harness.session import LabCall, LabSession
     from harness.timeline import Timeline
 
-    lab = Lab.load(lab_file)
-    if lab.usbmuxd:
-        use_usbmuxd(lab.usbmuxd)
-    spec = lab.device(args.device) if args.device else lab.role("dut")[0]
-    folder = out / "tests" / f"watch-{spec.name.replace(' ', '_')}"
-    started = time.time()
-    token = secrets.token_urlsafe(16)
     cleanup: list[tuple[str, Callable[[], Any]]] = []
     problems: list[str] = []
-    peer = None
-    with LoopThread() as loop, Timeline(folder / "timeline.jsonl") as timeline:
-        try:
-            device = loop.run(Device.open(spec.udid, timeline=timeline))
-            cleanup.append(("device", lambda: loop.run(device.close(), timeout=15)))
-            forward = loop.run(device.forward(spec.wda_port).start())
-            cleanup.append(("WDA forward", lambda: loop.run(forward.stop(), timeout=15)))
-            loop.run(device.sync_clock())
-            loop.run(device.log_stream(LogFilter()))
-            peer = WhipPeer(bind=lab.peer.bind, tokens=[token], record_dir=folder / "peer", timeline=timeline)
-            loop.run(peer.start())
-            cleanup.append(("peer", lambda: loop.run(peer.stop(), timeout=120)))
-            audio = lab.audio_for(spec)
-            if audio.capture:
-                apply_env(audio.env)
-                rig = AudioRig(audio, folder / "audio", timeline=timeline).open()
-                cleanup.append(("captures", rig.close))
-            else:
-                print(f"{spec.name} has no audio capture map in the lab file: recording no routes",
-                      flush=True)
-            phone = Phone(forward.url, name=spec.name, ios_version=spec.ios, timeline=timeline,
-                          artifacts=folder / spec.name.replace(" ", "_"))
-            if lab.app is not None and not args.no_launch:
-                env = {**lab.app.launch_env, "HARNESS_WHIP_URL": peer.url, "HARNESS_WHIP_TOKEN": token}
-                phone.launch_app(lab.app.bundle_id, env=env)
-                cleanup.append(("app", lambda: phone.terminate_app(lab.app.bundle_id)))
-                print(f"launched {lab.app.bundle_id} on {spec.name}", flush=True)
-            else:
-                print(f"start the call in the app yourself: HARNESS_WHIP_URL={peer.url} "
-                      f"HARNESS_WHIP_TOKEN={token}", flush=True)
-            timeline.mark("watch-started", device=spec.name)
-            print(f"watching {spec.name}: interrupt the call on the phone; Ctrl-C writes the report "
-                  f"to {out}", flush=True)
-            deadline = time.monotonic() + args.duration if args.duration else None
-            while not stop.wait(0.2):
-                if deadline is not None and time.monotonic() >= deadline:
-                    break
-            timeline.mark("watch-stopped")
-        finally:
-            for what, close in reversed(cleanup):
-                try:
-                    close()
-                except Exception as exc:  # keep closing the rest; the report says what failed
-                    problems.append(f"closing the {what}: {type(exc).__name__}: {exc}")
-        lost = timeline.first("stream-lost", source="device-log")
-        calls = [c.summary() for c in peer.calls.values()] if peer is not None else []
+    call: LabCall | None = None
+    with LabSession.open(lab_file) as lab:
+        spec = lab.spec.device(args.device) if args.device else lab.spec.role("dut")[0]
+        folder = out / "tests" / f"watch-{safe_name(spec.name)}"
+        started = time.time()
+        with Timeline(folder / "timeline.jsonl") as timeline:
+            try:
+                phone = lab.open_phone(spec, timeline, folder, log=True)
+                cleanup.append(("phone", lambda: lab.close_phone(phone)))
+                call = lab.open_call(timeline, folder / "peer")
+                cleanup.append(("peer", call.close))
+                if phone.audio.capture:
+                    rig = lab.audio_rig(phone, timeline, folder / "audio").open()
+                    cleanup.append(("captures", rig.close))
+                else:
+                    print(f"{spec.name} has no audio capture map in the lab file: recording no routes",
+                          flush=True)
+                if lab.spec.app is not None and not args.no_launch:
+                    launcher = lab.app_launcher(phone, call)
+                    launcher()
+                    cleanup.append(("app", launcher.terminate))
+                    print(f"launched {launcher.bundle} on {spec.name}", flush=True)
+                else:
+                    env = " ".join(f"{k}={v}" for k, v in contract.launch_env(call.url, call.token).items())
+                    print(f"start the call in the app yourself: {env}", flush=True)
+                timeline.mark("watch-started", device=spec.name)
+                print(f"watching {spec.name}: interrupt the call on the phone; Ctrl-C writes the report "
+                      f"to {out}", flush=True)
+                deadline = time.monotonic() + args.duration if args.duration else None
+                while not stop.wait(0.2):
+                    if deadline is not None and time.monotonic() >= deadline:
+                        break
+                timeline.mark("watch-stopped")
+            finally:
+                for what, close in reversed(cleanup):
+                    try:
+                        close()
+                    except Exception as exc:  # keep closing the rest; the report says what failed
+                        problems.append(f"closing the {what}: {type(exc).__name__}: {exc}")
+            lost = timeline.first("stream-lost", source="device-log")
+        calls = [c.summary() for c in call.peer.calls.values()] if call is not None else []
     metrics: dict[str, Any] = {"watched_s": round(time.time() - started, 1)}
     if calls:
         c = calls[0]

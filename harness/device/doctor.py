@@ -72,7 +72,7 @@ async def gather(udid: str, *, bundle_id: str | None = None, timeouts: Timeouts 
         lockdown = await connect_unpaired(udid, timeouts)
     except DeviceFault as exc:
         facts.problems["connect"] = exc
-        facts.locked = exc.tag == errors.LOCKED
+        facts.locked = exc.tag == errors.PASSCODE_LOCKED
         return facts
     try:
         facts.paired = bool(lockdown.paired)
@@ -90,7 +90,7 @@ async def gather(udid: str, *, bundle_id: str | None = None, timeouts: Timeouts 
                 facts.app = found
     finally:
         await lockdown.close()
-    facts.locked = facts.locked or any(p.tag == errors.LOCKED for p in facts.problems.values())
+    facts.locked = facts.locked or any(p.tag == errors.PASSCODE_LOCKED for p in facts.problems.values())
     return facts
 
 

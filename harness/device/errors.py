@@ -20,22 +20,24 @@ from collections.abc import AsyncIterator
 from harness import ios
 from harness.errors import HarnessError, LabFault
 
-# Stable tags (reports and JUnit properties key on them).
-USBMUXD_DOWN = "usbmuxd-down"
-DEVICE_GONE = "device-gone"
-NOT_PAIRED = "not-paired"
-TRUST_PENDING = "trust-pending"
-TRUST_DENIED = "trust-denied"
-LOCKED = "passcode-locked"
-NO_DDI = "no-developer-disk-image"
-DEVELOPER_MODE_OFF = "developer-mode-off"
-TUNNEL_NEEDED = "tunnel-needed"
-SERVICE_REFUSED = "service-refused"
-INSTALL_FAILED = "install-failed"
-APP_MISSING = "app-not-installed"
-WDA_DOWN = "wda-down"
-TIMEOUT = "device-timeout"
-DEVICE_ERROR = "device-error"
+# Stable tags: one table, harness.lab_faults (reports and JUnit properties key on them).
+from harness.lab_faults import (
+    APP_MISSING,
+    DEVELOPER_MODE_OFF,
+    DEVICE_ERROR,
+    DEVICE_GONE,
+    DEVICE_TIMEOUT,
+    INSTALL_FAILED,
+    NO_DDI,
+    NOT_PAIRED,
+    PASSCODE_LOCKED,
+    SERVICE_REFUSED,
+    TRUST_DENIED,
+    TRUST_PENDING,
+    TUNNEL_NEEDED,
+    USBMUXD_DOWN,
+    WDA_DOWN,
+)
 
 DEVELOPER_SERVICES = ios.DEVELOPER_SERVICES
 
@@ -88,7 +90,7 @@ def translate(exc: BaseException, *, action: str, udid: str | None = None, servi
         return DeviceFault(f"no usbmuxd at {_address()}: {action} needs it; fix: {FIX_USBMUXD}",
                            USBMUXD_DOWN, udid)
     if isinstance(exc, x.PasswordRequiredError | x.PasscodeRequiredError | x.DeviceHasPasscodeSetError):
-        return fault("the phone is locked with a passcode", LOCKED, FIX_UNLOCK)
+        return fault("the phone is locked with a passcode", PASSCODE_LOCKED, FIX_UNLOCK)
     if isinstance(exc, x.PairingDialogResponsePendingError):
         return fault("the 'Trust This Computer?' dialog was not answered in time", TRUST_PENDING, FIX_TRUST)
     if isinstance(exc, x.UserDeniedPairingError):
@@ -133,7 +135,7 @@ def translate(exc: BaseException, *, action: str, udid: str | None = None, servi
         return fault("the phone is in recovery/restore mode, not normal mode", DEVICE_ERROR,
                      "reboot it into iOS")
     if isinstance(exc, TimeoutError):
-        return fault("timed out", TIMEOUT, "check the phone is unlocked and responsive; replug it")
+        return fault("timed out", DEVICE_TIMEOUT, "check the phone is unlocked and responsive; replug it")
     if isinstance(exc, x.PyMobileDevice3Exception | OSError):
         return fault(f"{type(exc).__name__}: {_describe(exc)}", DEVICE_ERROR)
     return fault(f"{type(exc).__name__}: {exc}", DEVICE_ERROR)
@@ -200,6 +202,6 @@ async def device_errors(action: str, udid: str | None = None, timeout: float | N
                               "(`systemctl restart usbmuxd`) or point --lab / USBMUXD_SOCKET_ADDRESS at a "
                               "live one", USBMUXD_DOWN, None) from exc
         raise DeviceFault(f"{_who(udid)}: {action}: no answer{limit}; fix: check the phone is unlocked and "
-                          "responsive, replug it", TIMEOUT, udid) from exc
+                          "responsive, replug it", DEVICE_TIMEOUT, udid) from exc
     except Exception as exc:
         raise translate(exc, action=action, udid=udid, service=service, ios_version=ios_version) from exc

@@ -13,8 +13,8 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 
+from harness.byte_pump import pump
 from harness.device.errors import DeviceFault, device_errors
-from harness.streams import pump
 
 
 @dataclass

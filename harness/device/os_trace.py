@@ -18,11 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from harness.contract import APP_EVENT_PREFIX
 from harness.device.clock_sync import ClockTracker, phone_ns_from_datetime
 from harness.device.errors import DeviceFault, device_errors, translate
 from harness.timeline import Timeline
 
-APP_EVENT_PREFIX = "HARNESS-EVENT "
 LEVEL_NAMES = {0x00: "default", 0x01: "info", 0x02: "debug", 0x03: "user-action", 0x10: "error",
                0x11: "fault"}
 

@@ -67,7 +67,7 @@ def _decisive_tag(faults: list[DeviceFault]) -> str:
     from harness.device import errors
 
     tags = [f.tag for f in faults]
-    for tag in (errors.DEVICE_GONE, errors.LOCKED, errors.NOT_PAIRED):
+    for tag in (errors.DEVICE_GONE, errors.PASSCODE_LOCKED, errors.NOT_PAIRED):
         if tag in tags:
             return tag
     return tags[0] if tags else errors.WDA_DOWN

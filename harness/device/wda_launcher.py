@@ -40,7 +40,7 @@ async def wda_status(lockdown: Any, udid: str, *, port: int = WDA_PORT, timeout:
             client = WdaServiceClient(service_provider=lockdown, port=port, timeout=timeout)
             status = await client.get_status()
     except DeviceFault as exc:
-        if exc.tag in (errors.SERVICE_REFUSED, errors.WDA_DOWN, errors.TIMEOUT):
+        if exc.tag in (errors.SERVICE_REFUSED, errors.WDA_DOWN, errors.DEVICE_TIMEOUT):
             return Status(False, f"nothing answers on device port {port}" if exc.tag == errors.SERVICE_REFUSED
                           else str(exc))
         raise

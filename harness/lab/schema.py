@@ -297,15 +297,18 @@ class Peer(_Model):
 
 
 class SystemLog(_Model):
-    """How iOS's audio daemon logs the interruptions it posts (harness.ios; to verify on hardware:
-    a lab whose iOS words it differently sets its own pattern)."""
+    """How iOS's audio daemon logs the interruptions it posts (to verify on hardware: a lab whose iOS
+    words it differently sets its own pattern). ``interruption_pattern`` None: the harness's own,
+    unverified guess (harness.verdicts.system_log)."""
 
     audio_process: str = ios.SYSTEM_AUDIO_PROCESS
-    interruption_pattern: str = ios.INTERRUPTION_LOG_PATTERN
+    interruption_pattern: str | None = None
 
     @field_validator("interruption_pattern")
     @classmethod
-    def _pattern(cls, v: str) -> str:
+    def _pattern(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
         try:
             groups = re.compile(v).groupindex
         except re.error as exc:

@@ -6,7 +6,7 @@ phone.dial("tel:+15550100001"); other.answer_call(); phone.end_call()
 """
 
 from harness.phone.locators import Locator
-from harness.phone.recipes import RECIPE_MISS, Match, Phone
-from harness.phone.wda_client import WDA_DOWN, WDA_TIMEOUT, WdaConnection
+from harness.phone.recipes import Match, Phone
+from harness.phone.wda_client import WdaConnection
 
-__all__ = ["RECIPE_MISS", "WDA_DOWN", "WDA_TIMEOUT", "Locator", "Match", "Phone", "WdaConnection"]
+__all__ = ["Locator", "Match", "Phone", "WdaConnection"]

@@ -19,13 +19,13 @@ import wda
 
 from harness import ios
 from harness.errors import LabFault, UsageError
+from harness.lab_faults import APP_LAUNCH, RECIPE_MISS, WDA_ERROR
+from harness.naming import safe_name
 from harness.phone import locators as L
 from harness.phone.locators import Locator
-from harness.phone.wda_client import WDA_ERROR, WdaConnection
+from harness.phone.wda_client import WdaConnection
 from harness.timeline import Timeline
 
-RECIPE_MISS = "recipe-miss"
-APP_LAUNCH = "app-launch"
 POLL_S = 0.25
 FOREGROUND = 4
 
@@ -289,7 +289,7 @@ class Phone:
             if value == "Connected":
                 break
             if time.monotonic() > end:
-                stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{self.name}-connect_bluetooth")
+                stem = safe_name(f"{self.name}-connect_bluetooth")
                 png, xml = self.save_evidence(stem)
                 raise LabFault(
                     f"{self.name}: {name} did not connect within {timeout:.0f} s (row says {value!r}); "
@@ -347,7 +347,7 @@ class Phone:
         return self._run(f"tap {identifier}", L.app_element(identifier), timeout)
 
     def _back_to(self, bundle_id: str) -> None:
-        if bundle_id and bundle_id not in ("com.apple.springboard", L.SETTINGS_BUNDLE, L.MUSIC_BUNDLE):
+        if bundle_id and bundle_id not in (L.SPRINGBOARD, L.SETTINGS_BUNDLE, L.MUSIC_BUNDLE):
             self.wda.call("activate", self.wda.client.app_activate, bundle_id)
 
     # -- buttons ---------------------------------------------------------------------------------
@@ -521,7 +521,7 @@ class Phone:
 
     def _miss(self, recipe: str, locs: list[Locator], timeout: float) -> None:
         self._misses += 1
-        stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{self.name}-{recipe}-{self._misses}")
+        stem = safe_name(f"{self.name}-{recipe}-{self._misses}")
         png, xml = self.save_evidence(stem)
         tried = "; ".join(loc.label for loc in locs)
         self._emit(

@@ -28,12 +28,9 @@ import wda
 from wda.usbmux.exceptions import HTTPError as WdaTransportError
 
 from harness.errors import LabFault
+from harness.lab_faults import WDA_DOWN, WDA_ERROR, WDA_TIMEOUT
 
 T = TypeVar("T")
-
-WDA_DOWN = "wda-down"
-WDA_TIMEOUT = "wda-timeout"
-WDA_ERROR = "wda-error"
 
 FIX_WDA = (
     "check that WebDriverAgent runs on the phone (`curl <url>/status`); restart the runner "

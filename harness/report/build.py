@@ -12,7 +12,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from harness.report.evidence import Evidence, device_log_lines, gather, list_files
+from harness.report.artifacts import ArtifactFolder, device_log_lines, gather, list_files
 from harness.report.results import TestResult, exit_code, summarize, write_results
 
 DEVICE_LOG = "device-log.txt"
@@ -44,24 +44,24 @@ def write_report(out: str | Path, results: list[TestResult], meta: dict[str, Any
         if folder is not None:
             r.artifacts.update(_artifact_index(out, folder))
     data = write_results(out / "results.json", results, meta)
-    evidence: dict[str, Evidence | None] = {}
+    folders: dict[str, ArtifactFolder | None] = {}
     for r in results:
         folder = _artifact_dir(out, r)
         if folder is None:
-            evidence[r.nodeid] = None
+            folders[r.nodeid] = None
             continue
         try:
             ev = gather(folder, names)
             _write_device_log(ev)
             ev.files = list_files(folder)
-            evidence[r.nodeid] = ev
+            folders[r.nodeid] = ev
         except Exception:  # the report's own bug: say so in the page and on stderr, keep going
             traceback.print_exc()
             print(f"harness report: could not read the artifacts of {r.nodeid}", file=sys.stderr)
-            evidence[r.nodeid] = None
+            folders[r.nodeid] = None
     from harness.report.html import render_index
 
-    html = render_index(out, results, meta, data["summary"], data["exit_code"], evidence, title=title)
+    html = render_index(out, results, meta, data["summary"], data["exit_code"], folders, title=title)
     tmp = out / "index.html.tmp"
     tmp.write_text(html, encoding="utf-8")
     tmp.replace(out / "index.html")
@@ -96,7 +96,7 @@ def _artifact_index(out: Path, folder: Path) -> dict[str, Any]:
     return index
 
 
-def _write_device_log(ev: Evidence) -> None:
+def _write_device_log(ev: ArtifactFolder) -> None:
     lines = device_log_lines(ev.events, ev.phones, ev.start_ns)
     header = "# device log (os_trace) of this test; t = seconds since the test started (lab clock)\n"
     (ev.dir / DEVICE_LOG).write_text(header + "\n".join(lines) + ("\n" if lines else ""), encoding="utf-8")

@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from harness.report.artifacts import device_log_lines, gather
 from harness.report.build import DEVICE_LOG, write_report
-from harness.report.evidence import device_log_lines, gather
 from harness.report.results import TestResult
 
 MARGIN_S = 5.0

@@ -13,7 +13,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from harness.report.evidence import Evidence
+from harness.report.artifacts import ArtifactFolder
 from harness.report.plots import level_svg, timeline_svg
 from harness.report.results import TestResult
 
@@ -30,12 +30,13 @@ text-align:left;vertical-align:top}th{background:#f3f3f3}
 
 
 def render_index(out: Path, results: list[TestResult], meta: dict[str, Any], summary: dict[str, int],
-                 exit_code: int, evidence: dict[str, Evidence | None], title: str = "harness run") -> str:
+                 exit_code: int, folders: dict[str, ArtifactFolder | None],
+                 title: str = "harness run") -> str:
     parts = ["<!doctype html><html lang=en><head><meta charset=utf-8>",
              f"<title>{escape(title)}</title><style>{CSS}</style></head><body>",
              f"<h1>{escape(title)}</h1>", _run_header(meta, summary, exit_code), _summary_table(results)]
     for i, r in enumerate(results):
-        parts.append(_test_section(out, i, r, evidence.get(r.nodeid)))
+        parts.append(_test_section(out, i, r, folders.get(r.nodeid)))
     parts.append(_metadata_section(meta))
     parts.append("</body></html>")
     return "\n".join(parts)
@@ -66,7 +67,7 @@ def _summary_table(results: list[TestResult]) -> str:
     return "".join(rows)
 
 
-def _test_section(out: Path, i: int, r: TestResult, ev: Evidence | None) -> str:
+def _test_section(out: Path, i: int, r: TestResult, ev: ArtifactFolder | None) -> str:
     parts = [f'<section class="test" id="t{i}"><h2>{escape(r.nodeid)} '
              f'<span class="{r.outcome}">{r.outcome}</span></h2>']
     if r.message:
@@ -108,7 +109,7 @@ def _metrics_table(r: TestResult) -> str:
     return f'<table class="metrics">{body}</table>'
 
 
-def _files(out: Path, ev: Evidence) -> str:
+def _files(out: Path, ev: ArtifactFolder) -> str:
     groups = [("recordings (route captures)", ev.files["audio"]), ("peer (uplink)", ev.files["peer"]),
               ("screenshots", ev.files["screenshots"]), ("logs", ev.files["logs"]),
               ("other", ev.files["other"])]

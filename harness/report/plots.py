@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.report.evidence import Evidence
+from harness.report.artifacts import ArtifactFolder
 
 WIDTH = 1100
 LABEL_W = 190
@@ -62,7 +62,7 @@ def _nice_step(raw: float) -> float:
     return 10 * mag
 
 
-def timeline_svg(ev: Evidence, title: str = "") -> str:
+def timeline_svg(ev: ArtifactFolder, title: str = "") -> str:
     """Marks and actions, device log events per phone, peer events and states, downlink presence per
     route capture, and gap bands where no route carried the call's audio."""
     origin = ev.start_ns
@@ -207,7 +207,7 @@ LEVEL_H = 232
 LEVEL_MIN_DB = -90.0
 
 
-def level_svg(ev: Evidence, window: tuple[int, int], title: str = "") -> str:
+def level_svg(ev: ArtifactFolder, window: tuple[int, int], title: str = "") -> str:
     """Level (dBFS, 20 ms RMS) of every route capture across ``window``, with marks and gap bands."""
     origin = ev.start_ns
     left, top, bottom = 46, 20, 30

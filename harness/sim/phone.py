@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from harness import ios
+from harness.byte_pump import pump
 from harness.sim.clock import PhoneClock
 from harness.sim.faults import Faults
 from harness.sim.fs import VirtualFS
 from harness.sim.pairing import DeviceIdentity
-from harness.streams import pump
 from harness.timeline import Timeline
 
 PortHandler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]

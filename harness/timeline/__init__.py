@@ -7,7 +7,7 @@ killed (``kill -9`` loses nothing that :meth:`Timeline.emit` returned from).
 
 from harness.timeline.clock import monotonic_ns, wall_anchor
 from harness.timeline.event import Event
-from harness.timeline.span import Span
+from harness.timeline.span import Span, ns
 from harness.timeline.store import Timeline, read_events
 
-__all__ = ["Event", "Span", "Timeline", "monotonic_ns", "read_events", "wall_anchor"]
+__all__ = ["Event", "Span", "Timeline", "monotonic_ns", "ns", "read_events", "wall_anchor"]

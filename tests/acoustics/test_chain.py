@@ -73,7 +73,7 @@ def test_an_app_gap_and_a_capture_dropout_are_told_apart_by_the_reference(
     chain_gaps = rig.reference_gaps()
     assert [g.kind for g in chain_gaps] == ["dead"]
     assert abs(chain_gaps[0].span.start_ns - d_start) < 60e6
-    assert abs(chain_gaps[0].span.duration_s - (d_end - d_start) / 1e9) < 0.06
+    assert abs(chain_gaps[0].span.seconds - (d_end - d_start) / 1e9) < 0.06
     with pytest.raises(Exception, match="dropped out") as err:
         rig.check_capture(d_start, d_end)
     assert getattr(err.value, "tag", None) == "capture-dropout"

@@ -39,14 +39,15 @@ def test_injected_lab_faults_exit_3_with_their_tags(tmp_path: Path) -> None:
     assert outcome == "lab-fault" and tag in ("wda-down", "device-gone"), tags
     assert tags["test_phone_gone_before_the_test"] == ("lab-fault", "device-gone"), tags
     assert tags["test_capture_chain_drops_out"] == ("lab-fault", "capture-dropout"), tags
+    assert tags["test_dropout_before_a_verdict_without_close"] == ("lab-fault", "capture-dropout"), tags
     assert tags["test_peer_unreachable"] == ("lab-fault", "peer-unreachable"), tags
     assert tags["test_recipe_ui_missing"] == ("lab-fault", "recipe-miss"), tags
     outcome, tag = tags["test_wda_dies"]
     assert outcome == "lab-fault" and tag.startswith("wda"), tags
     assert all(outcome == "lab-fault" for outcome, _ in tags.values()), tags
     # progress while it ran, then the summary table and where the report is
-    assert "7 test(s) to run" in run.stdout
-    assert "[1/7] lab-fault" in run.stdout and "[2/7] lab-fault" in run.stdout
+    assert "8 test(s) to run" in run.stdout
+    assert "[1/8] lab-fault" in run.stdout and "[2/8] lab-fault" in run.stdout
     assert f"report: {tmp_path / 'index.html'}" in run.stdout
     assert 'name="lab_tag" value="device-gone"' in (tmp_path / "junit.xml").read_text()
     assert "lab-fault" in (tmp_path / "index.html").read_text()

@@ -70,7 +70,7 @@ async def test_waits_for_a_phone_to_come_and_go(lab, dut):
     await gone
     with pytest.raises(DeviceFault) as info:
         await wait_for_device(dut.udid, timeout=0.3)
-    assert info.value.tag == tags.TIMEOUT
+    assert info.value.tag == tags.DEVICE_TIMEOUT
 
 
 # -- info and apps ---------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from harness.device.apps import AppInfo
 from harness.device.doctor import FAIL, MANUAL, NOT_APPLICABLE, OK, UNKNOWN, WARN, Facts, evaluate, verdict
-from harness.device.errors import LOCKED, DeviceFault
+from harness.device.errors import PASSCODE_LOCKED, DeviceFault
 from harness.device.info import DeviceInfo
 from harness.device.wda_launcher import Status
 
@@ -87,7 +87,7 @@ def test_ios_16_has_no_tunnel_check_and_developer_mode_applies():
 
 
 def test_a_locked_phone_fails_no_passcode_and_leaves_the_app_unknown():
-    fault = DeviceFault("phone X: list apps: the phone is locked; fix: unlock it", LOCKED, UDID)
+    fault = DeviceFault("phone X: list apps: the phone is locked; fix: unlock it", PASSCODE_LOCKED, UDID)
     checks = by_key(evaluate(ready(locked=True, app_checked=False, app=None, problems={"app": fault})))
     assert checks["passcode"].status == FAIL
     assert checks["app"].status == UNKNOWN and checks["app"].fix == "unlock it"

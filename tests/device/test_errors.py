@@ -20,8 +20,8 @@ def _lockdown(cls, code, version="17.5.1"):
 
 @pytest.mark.parametrize(("exc", "tag", "words"), [
     (x.ConnectionFailedToUsbmuxdError(), errors.USBMUXD_DOWN, "no usbmuxd"),
-    (x.PasswordRequiredError("locked"), errors.LOCKED, "passcode"),
-    (_lockdown(x.PasscodeRequiredError, "PasscodeRequired"), errors.LOCKED, "passcode"),
+    (x.PasswordRequiredError("locked"), errors.PASSCODE_LOCKED, "passcode"),
+    (_lockdown(x.PasscodeRequiredError, "PasscodeRequired"), errors.PASSCODE_LOCKED, "passcode"),
     (x.PairingDialogResponsePendingError(), errors.TRUST_PENDING, "Trust"),
     (x.UserDeniedPairingError(), errors.TRUST_DENIED, "Don't Trust"),
     (x.NotPairedError(), errors.NOT_PAIRED, "lockdown pair"),
@@ -83,7 +83,7 @@ async def test_the_deadline_becomes_a_timeout_fault_naming_the_action():
     with pytest.raises(DeviceFault) as info:
         async with device_errors("read the clock", UDID, timeout=0.05):
             await asyncio.sleep(5)
-    assert info.value.tag == errors.TIMEOUT
+    assert info.value.tag == errors.DEVICE_TIMEOUT
     assert "read the clock" in str(info.value) and "0.05 s" in str(info.value)
 
 
@@ -98,7 +98,7 @@ async def test_user_errors_and_inner_faults_pass_through_unchanged():
     with pytest.raises(UsageError):
         async with device_errors("install", UDID, timeout=1):
             raise UsageError("no such .ipa")
-    inner = DeviceFault("inner", errors.LOCKED, UDID)
+    inner = DeviceFault("inner", errors.PASSCODE_LOCKED, UDID)
     with pytest.raises(DeviceFault) as info:
         async with device_errors("outer", UDID, timeout=1):
             raise inner

@@ -66,7 +66,7 @@ async def test_a_passcode_locked_phone_is_locked(lab, dut):
     async with await Device.open(dut.udid, timeouts=QUICK) as phone:
         with pytest.raises(DeviceFault) as info:
             await phone.apps()
-    assert info.value.tag == tags.LOCKED
+    assert info.value.tag == tags.PASSCODE_LOCKED
     assert "Auto-Lock" in str(info.value)
 
 

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.playbook import RULES
+from harness.verdicts.defects import DEFECTS
+from harness.verdicts.playbook import RULES
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = ROOT / "testcases"
@@ -26,15 +27,8 @@ LOGGING = ("on", "off")
 
 
 def defect_rules() -> dict[str, str]:
-    """The virtual app's defects and the rule each breaks, read from its playbook source (the test
-    side must not import harness.sim)."""
-    tree = ast.parse((ROOT / "harness/sim/voiceapp/playbook.py").read_text())
-    out = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "Defect":
-            name, rule = (a.value for a in node.args[:2])  # type: ignore[attr-defined]
-            out[name] = rule
-    return out
+    """The public defect catalog: each defect and the rule it breaks."""
+    return {name: d.rule for name, d in DEFECTS.items()}
 
 
 def declared() -> dict[str, dict[str, str]]:

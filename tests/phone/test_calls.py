@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 from harness.errors import LabFault
-from harness.phone import RECIPE_MISS, Phone
+from harness.lab_faults import RECIPE_MISS
+from harness.phone import Phone
 from harness.timeline import Timeline
 from tests.wda.scene import VOICE_APP, Scene, ScenePhone
 

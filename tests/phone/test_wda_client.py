@@ -9,7 +9,8 @@ import pytest
 import wda
 
 from harness.errors import LabFault, UsageError
-from harness.phone import WDA_DOWN, WDA_TIMEOUT, Phone, WdaConnection
+from harness.lab_faults import WDA_DOWN, WDA_TIMEOUT
+from harness.phone import Phone, WdaConnection
 from tests.phone.test_calls import ENV
 from tests.wda.scene import VOICE_APP, Scene
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from harness.audio.capture import read_capture
+from harness.report.artifacts import gather
 from harness.report.build import write_report
 from harness.report.bundle import cut_capture, write_bundle
-from harness.report.evidence import gather
 from harness.report.results import TestResult, run_metadata
 from tests.report import scene
 
@@ -133,3 +133,27 @@ def test_audio_that_never_came_back_is_a_gap_band_to_the_end(tmp_path: Path) -> 
     assert len(bands) == 1
     assert abs((bands[0][0] - scene.T0) / 1e9 - scene.GAP[0]) < 0.03
     assert abs((bands[0][1] - scene.T0) / 1e9 - (scene.CAPTURE_FROM_S + scene.CAPTURE_S)) < 0.03
+
+
+def test_the_plot_shows_the_verdicts_own_analysis_not_a_second_one(tmp_path: Path) -> None:
+    """Measure once: with an analysis file beside a capture (written by the evidence a verdict read),
+    the report draws that presence. The file here says something the audio does not (heard only
+    from 1.5 to 2.5 s), so a re-analysis would show."""
+    import re
+
+    from harness.audio.rig import analysis_path
+    from harness.report.plots import timeline_svg
+
+    folder = scene.build(tmp_path / "out" / "tests" / "t_call")
+    rx = folder / "audio" / "receiver.wav"
+    said = (scene.T0 + int(1.5e9), scene.T0 + int(2.5e9))
+    analysis_path(rx).write_text(json.dumps({
+        "route": "receiver", "clock": read_capture(rx).clock.to_dict(),
+        "presence_ns": {"downlink": [list(said)]}, "analysis": {}}))
+    ev = gather(folder, {scene.UDID: scene.PHONE})
+    receiver = next(c for c in ev.captures if c.route == "receiver")
+    speaker = next(c for c in ev.captures if c.route == "speaker")
+    assert (receiver.presence, receiver.analysed_by) == ([said], "verdict")
+    assert speaker.analysed_by == "report"  # no file: analysed for the plot, as before
+    bars = re.findall(r'<rect class="presence" data-route="receiver"', timeline_svg(ev))
+    assert len(bars) == 1

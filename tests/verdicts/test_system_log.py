@@ -9,10 +9,11 @@ from types import SimpleNamespace
 import pytest
 from pydantic import ValidationError
 
-from harness.evidence import Evidence
-from harness.ios import INTERRUPTION_LOG_PATTERN, SYSTEM_AUDIO_PROCESS, interruption_log_line
+from harness.ios import SYSTEM_AUDIO_PROCESS, interruption_log_line
 from harness.lab.schema import SystemLog
 from harness.timeline import Timeline
+from harness.verdicts.evidence import Evidence
+from harness.verdicts.system_log import INTERRUPTION_LOG_PATTERN
 
 
 def test_the_daemon_line_round_trips() -> None:
@@ -32,7 +33,8 @@ def test_evidence_reads_interruptions_from_the_device_log_only() -> None:
         "com.example.app", 7, {"AVAudioSessionInterruptionTypeKey": 0}))
     tl.emit("device-log", "app-event", process="VoiceAgent", message="HARNESS-EVENT interruption-ended")
     tl.emit("device-log", "log", process="SpringBoard", message="posting interruption ended to x")
-    ev = Evidence(SimpleNamespace(), SimpleNamespace(created_ns=0, call=None), tl)
+    no_rig = SimpleNamespace(close=lambda: None, check_capture=lambda: None, routes=[])  # no captures
+    ev = Evidence(no_rig, SimpleNamespace(created_ns=0, stitched=None), tl)  # type: ignore[arg-type]
     found = ev.interruptions("com.example.app")
     assert [(i.type, i.should_resume) for i in found] == [("ended", False)]
 

@@ -53,7 +53,7 @@ class FineTrack:
 
 
 @dataclass
-class Span:
+class MatchedSpan:
     """Matched hops [i0, i1) of one run."""
 
     run: int
@@ -107,7 +107,7 @@ def fine_track(y_w: np.ndarray, ref: Reference, d: int, fw: float, runs: list[Ru
     return FineTrack(h, W, best, who, y_energy, x_energy)
 
 
-def matched_spans(ft: FineTrack) -> list[Span]:
+def matched_spans(ft: FineTrack) -> list[MatchedSpan]:
     """Matched stretches of one run each; dips that never fall below DIP_THRESHOLD are bridged."""
     ok = ft.ncc >= THRESHOLD
     # bridge shallow dips: an unmatched stretch whose windows all stay above DIP_THRESHOLD
@@ -119,14 +119,14 @@ def matched_spans(ft: FineTrack) -> list[Span]:
         if a > 0 and b < n and ft.ncc[a:b].min() >= DIP_THRESHOLD and ft.run[a - 1] == ft.run[b]:
             ok[a:b] = True
             ft.run[a:b] = ft.run[a - 1]
-    spans: list[Span] = []
+    spans: list[MatchedSpan] = []
     key = np.where(ok, ft.run, -1)
     change = np.flatnonzero(np.diff(key)) + 1
     starts = np.concatenate([[0], change])
     ends = np.concatenate([change, [n]])
     for a, b in zip(starts, ends, strict=True):
         if key[a] >= 0 and b - a >= MIN_SPAN_HOPS:
-            spans.append(Span(int(key[a]), int(a), int(b)))
+            spans.append(MatchedSpan(int(key[a]), int(a), int(b)))
     # merge neighbours of the same run separated only by dropped short spans? keep them separate:
     return spans
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from harness import contract
 from harness.sim.avfaudio.constants import PortOverride
 from harness.sim.avfaudio.ports import Accessory, airpods, bluetooth_headset, bluetooth_speaker
 from harness.sim.scene.phone import PhoneScene, route_of
@@ -212,11 +213,11 @@ def voice_app_elements() -> list[UIElement]:
     """The voice app's own screen: its in-call buttons, by the accessibility ids of the app contract
     (README: "the app contract")."""
     return [
-        UIElement("Button", identifier="speakerButton", label="Speaker", frame=(40, 700, 140, 60),
-                  accessible=True, action="app:speakerButton", provenance="the app contract (README)"),
-        UIElement("Button", identifier="endCallButton", label="End", frame=(210, 700, 140, 60),
-                  accessible=True, action="app:endCallButton", style="end",
-                  provenance="the app contract (README)"),
+        UIElement("Button", identifier=contract.SPEAKER_BUTTON, label="Speaker", frame=(40, 700, 140, 60),
+                  accessible=True, action=f"app:{contract.SPEAKER_BUTTON}", provenance="the app contract"),
+        UIElement("Button", identifier=contract.END_CALL_BUTTON, label="End", frame=(210, 700, 140, 60),
+                  accessible=True, action=f"app:{contract.END_CALL_BUTTON}", style="end",
+                  provenance="the app contract"),
     ]
 
 

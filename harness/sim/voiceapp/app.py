@@ -18,6 +18,7 @@ import sys
 import time
 from typing import Any
 
+from harness import contract
 from harness.peer.whip_client import WhipClient
 from harness.sim.avfaudio.constants import RouteChangeReason
 from harness.sim.avfaudio.notifications import Key, Name
@@ -45,7 +46,7 @@ class VoiceApp:
         self.playbook = playbook
         self.env = env
         self.logging = env.get("HARNESS_APP_LOGGING", "1") != "0"
-        self.callkit = env.get("HARNESS_CALLKIT", "0") == "1"
+        self.callkit = env.get(contract.CALLKIT_ENV, "0") == "1"
         self.unit = AudioUnit()
         self.whip: WhipClient | None = None
         self.player: Player | None = None
@@ -60,7 +61,7 @@ class VoiceApp:
     def event(self, event_name: str, **fields: Any) -> None:
         if self.logging:
             kv = " ".join(f"{k}={v}" for k, v in fields.items())
-            send("log", message=f"HARNESS-EVENT {event_name} {kv}".strip())
+            send("log", message=f"{contract.APP_EVENT_PREFIX}{event_name} {kv}".strip())
 
     def truth(self, event: str, **fields: Any) -> None:
         """What the app really did, for the lab's ground truth (never seen by the harness)."""
@@ -133,7 +134,7 @@ class VoiceApp:
         await self.connect()
 
     async def connect(self) -> None:
-        url, token = self.env.get("HARNESS_WHIP_URL"), self.env.get("HARNESS_WHIP_TOKEN")
+        url, token = self.env.get(contract.WHIP_URL_ENV), self.env.get(contract.WHIP_TOKEN_ENV)
         if not url or not token:
             self.event("no-whip-config")
             return
@@ -311,12 +312,12 @@ class VoiceApp:
             self.event("notification", name=name)
 
     def on_tap(self, element: str) -> None:
-        if element == "speakerButton":
+        if element == contract.SPEAKER_BUTTON:
             self.speaker_override = not self.speaker_override
             port = "speaker" if self.speaker_override else "none"
             send("session", call="overrideOutputAudioPort", port=port)
             self.event("speaker-override", on=str(self.speaker_override).lower())
-        elif element == "endCallButton":
+        elif element == contract.END_CALL_BUTTON:
             self.spawn(self.end_call("user"))
 
     def spawn(self, coro: Any) -> None:

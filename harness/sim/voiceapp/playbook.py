@@ -64,11 +64,11 @@ class Playbook:
 
 @dataclass(frozen=True)
 class Defect:
+    """How one defect of the public catalog (harness.verdicts.defects, which this lab never reads:
+    it names the rule each breaks) changes this app's playbook."""
+
     name: str
-    rule: str
-    """Id of the playbook rule the defect breaks (:data:`harness.playbook.RULES`)."""
     changes: dict[str, object]
-    symptom: str = ""
 
     def apply(self, playbook: Playbook) -> Playbook:
         return replace(playbook, **self.changes)  # type: ignore[arg-type]
@@ -81,36 +81,20 @@ _RESUME = CORRECT.on_interruption_ended_should_resume
 DEFECTS: dict[str, Defect] = {
     d.name: d
     for d in (
-        Defect("no_a2dp_option", "a2dp-option",
-               {"session": replace(_S, options=("allowBluetoothHFP", "duckOthers"))},
-               "an A2DP-only speaker is never used: audio stays on the receiver"),
-        Defect("default_mode", "session-mode", {"session": replace(_S, mode="default")},
-               "no voice processing: the uplink carries the downlink's echo"),
-        Defect("ignores_should_resume", "honour-should-not-resume",
-               {"on_interruption_ended_without_resume": _RESUME},
-               "resumes after Siri said not to"),
-        Defect("never_resumes", "resume-on-should-resume",
-               {"on_interruption_ended_should_resume": ("log",)},
-               "stays silent after an interruption that said shouldResume"),
-        Defect("no_ice_recheck", "ice-recheck",
-               {"on_interruption_ended_should_resume": ("activate_session", "resume")},
-               "after an interruption longer than ICE consent the call is dead"),
-        Defect("leaks_to_speaker", "no-speaker-leak",
-               {"on_interruption_ended_should_resume": (*_RESUME[:-1], "override_speaker", "resume"),
-                "on_route_lost": ("override_speaker",)},
-               "call audio comes out of the speaker after an interruption or when a headset goes away"),
-        Defect("activates_under_callkit", "callkit-owns-activation", {"activates_itself_under_callkit": True},
-               "a self-activated CallKit session has app priority: a timer or Siri interrupts the call"),
-        Defect("no_duck_others", "duck-others",
-               {"session": replace(_S, options=("allowBluetoothHFP", "allowBluetoothA2DP"))},
-               "other audio is interrupted instead of ducked"),
-        Defect("no_notify_on_deactivate", "notify-on-deactivate",
-               {"on_call_ended": ("stop_io", "deactivate_session")},
-               "audio the call interrupted does not come back when the call ends"),
-        Defect("no_media_reset_recovery", "media-reset-recovery", {"on_media_services_reset": ("log",)},
-               "silent after a media services reset"),
-        Defect("quiet_after_resume", "level-after-resume", {"output_gain_db_after_resume": -30.0},
-               "resumes 30 dB down"),
+        Defect("no_a2dp_option", {"session": replace(_S, options=("allowBluetoothHFP", "duckOthers"))}),
+        Defect("default_mode", {"session": replace(_S, mode="default")}),
+        Defect("ignores_should_resume", {"on_interruption_ended_without_resume": _RESUME}),
+        Defect("never_resumes", {"on_interruption_ended_should_resume": ("log",)}),
+        Defect("no_ice_recheck", {"on_interruption_ended_should_resume": ("activate_session", "resume")}),
+        Defect("leaks_to_speaker", {"on_interruption_ended_should_resume": (*_RESUME[:-1], "override_speaker",
+                                                                             "resume"),
+                                    "on_route_lost": ("override_speaker",)}),
+        Defect("activates_under_callkit", {"activates_itself_under_callkit": True}),
+        Defect("no_duck_others",
+               {"session": replace(_S, options=("allowBluetoothHFP", "allowBluetoothA2DP"))}),
+        Defect("no_notify_on_deactivate", {"on_call_ended": ("stop_io", "deactivate_session")}),
+        Defect("no_media_reset_recovery", {"on_media_services_reset": ("log",)}),
+        Defect("quiet_after_resume", {"output_gain_db_after_resume": -30.0}),
     )
 }
 

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from harness.lab.virtual import read_state
+from harness.verdicts.expect import expect_uninterrupted
 
 
 def control(lab, method: str, path: str, body: dict | None = None) -> dict:
@@ -46,7 +47,7 @@ def detached(lab) -> Iterator[None]:
 
 def test_phone_detaches(lab, dut) -> None:
     control(lab, "POST", f"/phones/{dut.spec.udid}/detach", {"reattach_after_s": 3})
-    dut.phone.launch_app("com.example.voiceagent", env={})
+    dut.ui.launch_app("com.example.voiceagent", env={})
 
 
 def test_phone_gone_before_the_test(detached, dut) -> None:
@@ -72,6 +73,17 @@ def test_capture_chain_drops_out(lab, call, app, capture, evidence, actions) -> 
     raise AssertionError("the dropout was not noticed")  # pragma: no cover
 
 
+def test_dropout_before_a_verdict_without_close(lab, call, app, evidence, actions, limits) -> None:
+    """The scenario never closes the evidence itself: its first question must still check the capture
+    chain, so a 500 ms chain dropout is a lab fault, not 'the call stopped playing'."""
+    call.wait_connected()
+    start = actions.hold(2.0)
+    control(lab, "POST", f"/phones/{lab.spec.role('dut')[0].udid}/capture/dropout", {"ms": 500})
+    time.sleep(2.0)
+    expect_uninterrupted(evidence.downlink("receiver"), actions.since(start.start_ns), "receiver",
+                         "pause-on-began")  # would fail the app on the dropout's gap
+
+
 def test_peer_unreachable(call, launch_app, harness_loop) -> None:
     """The app cannot reach the lab's peer (it is down): a lab fault, not the app's."""
     harness_loop.run(call.peer.stop())
@@ -83,7 +95,7 @@ def test_recipe_ui_missing(lab, dut) -> None:
     """SpringBoard no longer shows what the Siri recipe looks for (as after an iOS update)."""
     control(lab, "POST", f"/phones/{dut.spec.udid}/springboard/variant", {"variant": ["siri.overlay"]})
     try:
-        dut.phone.siri("what time is it")
+        dut.ui.siri("what time is it")
     finally:
         control(lab, "POST", f"/phones/{dut.spec.udid}/springboard/variant", {"variant": []})
 
@@ -91,4 +103,4 @@ def test_recipe_ui_missing(lab, dut) -> None:
 def test_wda_dies(lab, dut) -> None:
     """The phone's WebDriverAgent stops answering mid-test (back after a few seconds)."""
     control(lab, "POST", f"/phones/{dut.spec.udid}/wda/stop", {"restart_after_s": 5})
-    dut.phone.siri("what time is it")
+    dut.ui.siri("what time is it")

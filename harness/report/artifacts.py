@@ -36,6 +36,8 @@ class RouteCapture:
     level_t_ns: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     level_db: np.ndarray = field(default_factory=lambda: np.zeros(0))
     error: str = ""
+    analysed_by: str = ""
+    """Whose analysis ``presence`` comes from: ``verdict`` (the test's analysis file) or ``report``."""
 
     @property
     def end_ns(self) -> int:
@@ -43,7 +45,7 @@ class RouteCapture:
 
 
 @dataclass
-class Evidence:
+class ArtifactFolder:
     dir: Path
     events: list[Event]
     captures: list[RouteCapture]
@@ -93,7 +95,8 @@ class Evidence:
         return [(max(a, self.start_ns), min(b, self.end_ns)) for a, b in windows[:limit]]
 
 
-def gather(folder: str | Path, phones: dict[str, str] | None = None, analyze_routes: bool = True) -> Evidence:
+def gather(folder: str | Path, phones: dict[str, str] | None = None,
+           analyze_routes: bool = True) -> ArtifactFolder:
     """Read a test's artifacts folder (a missing or partial folder gives what is there)."""
     folder = Path(folder)
     timeline = folder / "timeline.jsonl"
@@ -106,7 +109,7 @@ def gather(folder: str | Path, phones: dict[str, str] | None = None, analyze_rou
     for e in events:  # the phone layer names phones; the device log names udids
         if e.source == "device-log" and "udid" in e.fields:
             names.setdefault(str(e.fields["udid"]), str(e.fields["udid"])[:8])
-    return Evidence(folder, events, captures, files, names)
+    return ArtifactFolder(folder, events, captures, files, names)
 
 
 def list_files(folder: Path) -> dict[str, list[Path]]:
@@ -136,7 +139,7 @@ def _route_capture(wav: Path) -> RouteCapture:
     route = wav.stem
     try:
         rec = read_capture(wav)
-        samples = rec.samples if rec.samples.ndim == 1 else rec.samples[:, 0]
+        samples = rec.mono
         t0 = rec.t0_ns if rec.anchors else 0
     except Exception as exc:  # a torn or foreign file: show it, plot nothing
         return RouteCapture(route, wav, 48000, 0, 0.0, error=f"unreadable: {exc}")
@@ -151,13 +154,35 @@ def _route_capture(wav: Path) -> RouteCapture:
         rms = np.sqrt(np.mean(blocks * blocks, axis=1))
         cap.level_db = np.maximum(20 * np.log10(np.maximum(rms, 1e-10)), LEVEL_FLOOR_DB)
         frames = np.arange(n) * hop + hop // 2
-        cap.level_t_ns = np.array([rec.time_of(f) for f in frames], dtype=np.int64)
+        cap.level_t_ns = np.array([rec.clock.time_of(float(f)) for f in frames], dtype=np.int64)
     cap._samples = samples  # type: ignore[attr-defined]  # kept for the presence analysis
     cap._rec = rec  # type: ignore[attr-defined]
     return cap
 
 
 def _downlink_presence(captures: list[RouteCapture], events: list[Event]) -> None:
+    """Where the downlink was heard per capture: from the analysis file the verdict wrote beside it
+    (so the plot shows what the verdict judged), or, for folders without one (``watch``, runs from
+    before analysis files), by analysing the capture now."""
+    from harness.audio.rig import read_presence
+
+    unread: list[RouteCapture] = []
+    for cap in captures:
+        presence = read_presence(cap.wav)
+        if presence is None:
+            unread.append(cap)
+        else:
+            cap.presence = [(s.start_ns, s.end_ns) for s in presence.get("downlink", [])]
+            cap.analysed_by = "verdict"
+    if unread:
+        _analyse_presence(unread, events)
+    for cap in captures:
+        for attr in ("_samples", "_rec"):
+            if hasattr(cap, attr):
+                delattr(cap, attr)
+
+
+def _analyse_presence(captures: list[RouteCapture], events: list[Event]) -> None:
     from harness.audio.analyze import analyze
     from harness.audio.probe import DOWNLINK_SEED, probe
 
@@ -173,22 +198,16 @@ def _downlink_presence(captures: list[RouteCapture], events: list[Event]) -> Non
         if samples is None or rec is None or cap.error or len(samples) < rec.rate:
             continue
         seconds = max(cap.end_ns - origin, 0) / 1e9 + cap.duration_s + 5.0
-        if rec.rate not in ref_cache:
+        if rec.rate not in ref_cache or len(ref_cache[rec.rate]) < seconds * rec.rate:
             ref_cache[rec.rate] = probe(seconds, seed, rate=rec.rate)
-        ref = ref_cache[rec.rate]
-        if len(ref) < seconds * rec.rate:
-            ref = ref_cache[rec.rate] = probe(seconds, seed, rate=rec.rate)
         try:
-            result = analyze(samples, rec.rate, {"downlink": ref}, echo=False)
+            result = analyze(samples, rec.rate, {"downlink": ref_cache[rec.rate]}, echo=False)
         except ValueError as exc:
             cap.error = f"not analysed: {exc}"
             continue
-        cap.presence = [(rec.time_of(i.start_s * rec.rate), rec.time_of(i.end_s * rec.rate))
+        cap.presence = [(rec.clock.time_of_s(i.start_s), rec.clock.time_of_s(i.end_s))
                         for i in result.presence.get("downlink", [])]
-    for cap in captures:
-        for attr in ("_samples", "_rec"):
-            if hasattr(cap, attr):
-                delattr(cap, attr)
+        cap.analysed_by = "report"
 
 
 def device_log_lines(events: list[Event], phones: dict[str, str], start_ns: int,

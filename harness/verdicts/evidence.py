@@ -1,31 +1,44 @@
 """What a real lab has to judge an app: route captures, the peer's packets, the phone's log.
 
-:class:`Evidence` reads them after (or during) a scenario and answers in lab-clock terms: where the
-downlink probe played on each route and at what level, what came back on the uplink (and how much
-of the downlink's echo rode along), how loud other audio was on a route, which WHIP sessions the
-app opened, and which interruptions iOS's audio daemon logged. Nothing here reads the app's own
-log, so every verdict holds with the app's logging off.
+:class:`Evidence` reads them after a scenario and answers in lab-clock terms: where the downlink
+probe played on each route and at what level, what came back on the uplink (and how much of the
+downlink's echo rode along), how loud other audio was on a route, which WHIP sessions the app
+opened, and which interruptions iOS's audio daemon logged. Nothing here reads the app's own log,
+so every verdict holds with the app's logging off.
+
+Before its first answer, evidence stops the recording and checks the capture chain: a dropout (the
+reference channel went dead too) is the lab's fault, raised there, before any verdict could blame
+the app for the gap; a scenario need not remember to. It then analyses every route once and writes
+each analysis beside its capture (``audio/<route>.analysis.json``; the uplink's as
+``peer/uplink.analysis.json``): the report draws its plots from those files, so a plot never
+disagrees with the verdict it illustrates.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from harness.audio.analyze import Analysis, analyze
-from harness.audio.capture import read_capture
 from harness.audio.probe import DOWNLINK_SEED, MOUTH_SEED, probe
+from harness.audio.rig import AudioRig, RouteAnalysis, analysis_path
 from harness.errors import LabFault
-from harness.ios import INTERRUPTION_LOG_PATTERN, SYSTEM_AUDIO_PROCESS
 from harness.timeline import Span, Timeline
+from harness.verdicts.system_log import INTERRUPTION_LOG_PATTERN, SYSTEM_AUDIO_PROCESS
+
+if TYPE_CHECKING:
+    from harness.session import LabCall
 
 MIN_SEGMENT_S = 0.3
 BROKEN = ("failed", "closed")
-
+UPLINK_ANALYSIS = "uplink.analysis.json"
 
 @dataclass(frozen=True)
 class Level:
@@ -53,27 +66,35 @@ class PeerSession:
 
 
 class Evidence:
-    def __init__(self, rig: Any, call: Any, timeline: Timeline, *,
-                 interruption_pattern: str = INTERRUPTION_LOG_PATTERN,
+    def __init__(self, rig: AudioRig, call: LabCall, timeline: Timeline, *,
+                 record: Callable[[str, Any], None] | None = None,
+                 interruption_pattern: str | None = None,
                  system_process: str = SYSTEM_AUDIO_PROCESS) -> None:
         self.rig = rig
         self.call = call
         self.timeline = timeline
-        self.interruption_pattern = re.compile(interruption_pattern)
+        self._record = record
+        self.interruption_pattern = re.compile(interruption_pattern or INTERRUPTION_LOG_PATTERN)
         self.system_process = system_process
-        self._routes: dict[str, Any] = {}
+        self._routes: dict[str, RouteAnalysis] = {}
         self._closed = False
 
+    def record(self, name: str, value: Any) -> None:
+        """A measurement for the report and JUnit (pytest's ``record_property`` in a scenario)."""
+        if self._record is not None:
+            self._record(name, value)
+
     def close(self) -> None:
-        """Stop recording, then check the capture chain: a dropout (the reference channel went dead
-        too) is the lab's fault, raised here, before any verdict could blame the app for the gap.
-        Every later question is answered from the files."""
-        if not self._closed:
-            self.rig.close()
-            self._closed = True
-            check = getattr(self.rig, "check_capture", None)
-            if check is not None:
-                check()
+        """Stop recording, then check the capture chain (a LabFault if it dropped out), then analyse
+        every route once and write the analysis files. Every query does this first by itself."""
+        if self._closed:
+            return
+        self._closed = True
+        self.rig.close()
+        self.rig.check_capture()
+        for route in self.rig.routes:
+            ra = self._analyse(route)
+            analysis_path(self.rig.wav(route)).write_text(json.dumps(ra.to_dict()))
 
     @cached_property
     def _seconds(self) -> float:
@@ -81,32 +102,35 @@ class Evidence:
 
     # -- downlink on each route -------------------------------------------------------------------
 
-    def route(self, route: str) -> Any:
-        """The route's analysis against the downlink probe (cached; close() first for the whole call)."""
+    def _analyse(self, route: str) -> RouteAnalysis:
         if route not in self._routes:
             reference = {"downlink": probe(self._seconds, DOWNLINK_SEED)}
             self._routes[route] = self.rig.analyze(route, reference)
         return self._routes[route]
 
+    def route(self, route: str) -> RouteAnalysis:
+        """The route's analysis against the downlink probe."""
+        self.close()
+        return self._analyse(route)
+
     def downlink(self, route: str) -> list[Span]:
         """Where the downlink probe was heard on ``route``, on the lab clock."""
         return self.route(route).presence.get("downlink", [])
 
-    def routes_playing(self, start_ns: int, end_ns: int, min_s: float = 0.3) -> list[str]:
-        """The routes on which the downlink played at least ``min_s`` between two lab times."""
+    def routes_playing(self, during: Span, min_s: float = 0.3) -> list[str]:
+        """The routes on which the downlink played at least ``min_s`` during a stretch."""
         return [r for r in self.rig.routes
-                if sum(s.overlap_s(start_ns, end_ns) for s in self.downlink(r)) >= min_s]
+                if sum(s.overlap_s(during.start_ns, during.end_ns) for s in self.downlink(r)) >= min_s]
 
-    def level(self, route: str, start_ns: int, end_ns: int) -> Level | None:
-        """The downlink's level on ``route`` between two lab times (None: not heard there)."""
+    def level(self, route: str, during: Span) -> Level | None:
+        """The downlink's level on ``route`` during a stretch (None: not heard there)."""
         ra = self.route(route)
-        rec_time = self._time_of(route)
         weights, levels = [], []
         for seg in ra.analysis.segments:
             if seg.reference != "downlink" or seg.end_s - seg.start_s < MIN_SEGMENT_S:
                 continue
-            span = Span(rec_time(seg.start_s), rec_time(seg.end_s))
-            overlap = span.overlap_s(start_ns, end_ns)
+            span = Span(ra.clock.time_of_s(seg.start_s), ra.clock.time_of_s(seg.end_s))
+            overlap = span.overlap_s(during.start_ns, during.end_ns)
             if overlap > 0:
                 weights.append(overlap)
                 levels.append(seg.level_db)
@@ -114,21 +138,17 @@ class Evidence:
             return None
         return Level(float(np.average(levels, weights=weights)), float(sum(weights)))
 
-    def rms_dbfs(self, route: str, start_ns: int, end_ns: int) -> float:
-        """Everything on ``route`` between two lab times (other apps' audio included), in dBFS."""
-        rec = read_capture(self.rig.wav(route))
-        x = rec.samples if rec.samples.ndim == 1 else rec.samples[:, 0]
-        a, b = max(0, rec.frame_at(start_ns)), min(len(x), rec.frame_at(end_ns))
+    def rms_dbfs(self, route: str, during: Span) -> float:
+        """Everything on ``route`` during a stretch (other apps' audio included), in dBFS."""
+        ra = self.route(route)
+        rec = ra.recording
+        assert rec is not None  # evidence analyses its own captures
+        x = rec.mono
+        a, b = max(0, ra.clock.frame_at(during.start_ns)), min(len(x), ra.clock.frame_at(during.end_ns))
         if b - a < rec.rate // 10:
             raise LabFault(f"the {route} capture does not cover the stretch asked for", tag="capture-short")
         seg = x[a:b].astype(np.float64)
-        if seg.dtype.kind == "i" or np.abs(seg).max(initial=0) > 1.5:
-            seg = seg / 32768.0
         return float(20 * np.log10(max(np.sqrt(np.mean(seg**2)), 1e-7)))
-
-    def _time_of(self, route: str) -> Any:
-        rec = read_capture(self.rig.wav(route))
-        return lambda s: rec.time_of(s * rec.rate)
 
     # -- uplink at the peer -----------------------------------------------------------------------
 
@@ -138,7 +158,8 @@ class Evidence:
         time of its sample 0; None when the peer received nothing."""
         from harness.peer.rtp_log import decode_logs
 
-        c = self.call.call
+        self.close()
+        c = self.call.stitched
         if c is None or not c.log_paths:
             return None
         decoded = decode_logs(c.log_paths)
@@ -147,7 +168,11 @@ class Evidence:
         mono = decoded.arrival[:, 0]
         seconds = len(mono) / decoded.rate + 5.0
         refs = {"mouth": probe(seconds + 60, MOUTH_SEED), "downlink": probe(self._seconds, DOWNLINK_SEED)}
-        return analyze(mono, decoded.rate, refs), decoded.origin_ns
+        result = analyze(mono, decoded.rate, refs)
+        folder = Path(c.log_paths[0]).parent
+        (folder / UPLINK_ANALYSIS).write_text(json.dumps({"origin_ns": decoded.origin_ns,
+                                                          "analysis": result.to_dict()}))
+        return result, decoded.origin_ns
 
     def echo_return_loss_db(self) -> float | None:
         """How far below the downlink its echo in the uplink was (median ERL); None: no echo found."""
@@ -168,8 +193,9 @@ class Evidence:
     # -- the peer's sessions and the phone's log --------------------------------------------------
 
     def peer_sessions(self) -> list[PeerSession]:
+        self.close()
         out: dict[str, dict[str, int | None]] = {}
-        call = self.call.call
+        call = self.call.stitched
         call_id = call.id if call is not None else None
         for e in self.timeline.events(source="peer"):
             if call_id is not None and e.fields.get("call") not in (None, call_id):
@@ -187,7 +213,9 @@ class Evidence:
                 for i, v in enumerate(sorted(out.values(), key=lambda v: v["created"] or 0))]
 
     def interruptions(self, bundle: str | None = None) -> list[LoggedInterruption]:
-        """Interruptions iOS's audio daemon logged (see harness.ios: the line is to verify on hardware)."""
+        """Interruptions iOS's audio daemon logged (harness.verdicts.system_log: the line is to
+        verify on hardware)."""
+        self.close()
         out = []
         for e in self.timeline.events(source="device-log"):
             if e.fields.get("process") != self.system_process:

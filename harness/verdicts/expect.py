@@ -8,20 +8,25 @@ which rule the app broke.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from harness.errors import AppFailure
-from harness.playbook import rule
-from harness.timeline import Span
+from harness.timeline import Span, ns
+from harness.verdicts.playbook import rule
+
+if TYPE_CHECKING:
+    from harness.verdicts.evidence import Evidence
+    from harness.verdicts.limits import Limits
 
 
 def _fail(rule_id: str, what: str) -> AppFailure:
     return AppFailure(f"{what} (playbook rule: {rule(rule_id).text})", rule=rule_id)
 
 
-def present_between(spans: list[Span], start_ns: int, end_ns: int) -> float:
-    """Seconds of presence between two lab-clock times."""
-    return sum(s.overlap_s(start_ns, end_ns) for s in spans)
+def present_between(spans: list[Span], during: Span) -> float:
+    """Seconds of presence during a stretch."""
+    return sum(s.overlap_s(during.start_ns, during.end_ns) for s in spans)
 
 
 def first_presence_after(spans: list[Span], t_ns: int, min_s: float = 0.2) -> int | None:
@@ -33,17 +38,16 @@ def first_presence_after(spans: list[Span], t_ns: int, min_s: float = 0.2) -> in
     return None
 
 
-def expect_playing(spans: list[Span], start_ns: int, end_ns: int, what: str, min_share: float = 0.8) -> None:
-    """Audio must be there for most of [start, end] (the call before anything happened)."""
-    total = (end_ns - start_ns) / 1e9
-    got = present_between(spans, start_ns, end_ns)
-    if total > 0 and got < min_share * total:
-        raise AppFailure(f"{what}: call audio played only {got:.1f} s of {total:.1f} s before the "
+def expect_playing(spans: list[Span], during: Span, what: str, min_share: float = 0.8) -> None:
+    """Audio must be there for most of ``during`` (the call before anything happened)."""
+    got = present_between(spans, during)
+    if during.seconds > 0 and got < min_share * during.seconds:
+        raise AppFailure(f"{what}: call audio played only {got:.1f} s of {during.seconds:.1f} s before the "
                          "interruption; the call never worked, so nothing after it can be judged")
 
 
-def expect_paused(spans: list[Span], start_ns: int, end_ns: int, what: str, max_s: float = 0.3) -> None:
-    got = present_between(spans, start_ns, end_ns)
+def expect_paused(spans: list[Span], during: Span, what: str, max_s: float = 0.3) -> None:
+    got = present_between(spans, during)
     if got > max_s:
         raise _fail("pause-on-began", f"{what}: call audio kept playing {got:.1f} s while it was interrupted")
 
@@ -62,22 +66,21 @@ def expect_resumed(spans: list[Span], ended_ns: int, limit_s: float, what: str,
     return latency
 
 
-def expect_stays_paused(spans: list[Span], ended_ns: int, until_ns: int, what: str) -> None:
-    """iOS said not to resume: the app must not play again by itself."""
-    got = present_between(spans, ended_ns, until_ns)
+def expect_stays_paused(spans: list[Span], after: Span, what: str) -> None:
+    """iOS said not to resume: the app must not play again by itself during ``after``."""
+    got = present_between(spans, after)
     if got > 0.3:
         raise _fail("honour-should-not-resume",
                     f"{what}: call audio came back by itself ({got:.1f} s) after an interruption that "
                     "ended without shouldResume")
 
 
-def expect_uninterrupted(spans: list[Span], start_ns: int, end_ns: int, what: str, rule_id: str,
+def expect_uninterrupted(spans: list[Span], during: Span, what: str, rule_id: str,
                          min_share: float = 0.9) -> None:
-    """Audio must keep playing through [start, end] (nothing in it may interrupt the call)."""
-    total = (end_ns - start_ns) / 1e9
-    got = present_between(spans, start_ns, end_ns)
-    if total > 0 and got < min_share * total:
-        raise _fail(rule_id, f"{what}: call audio played only {got:.1f} s of {total:.1f} s")
+    """Audio must keep playing through ``during`` (nothing in it may interrupt the call)."""
+    got = present_between(spans, during)
+    if during.seconds > 0 and got < min_share * during.seconds:
+        raise _fail(rule_id, f"{what}: call audio played only {got:.1f} s of {during.seconds:.1f} s")
 
 
 def expect_on_route(playing: list[str], wanted: str, what: str, rule_id: str = "") -> None:
@@ -140,32 +143,45 @@ def expect_new_session(session_starts_ns: list[int], after_ns: int, limit_s: flo
 
 
 def expect_absent(spans: list[Span], route: str, what: str) -> None:
-    total = sum(s.duration_s for s in spans)
+    total = sum(s.seconds for s in spans)
     if total > 0.1:
         raise _fail("no-speaker-leak", f"{what}: call audio played {total:.1f} s on the {route}")
 
 
-def expect_call_survives(evidence: Any, route: str, steady: Any, interrupted: Any, after_ns: int,
-                         limits: Any, record: Any = None, paused_margin_s: float = 0.3) -> float:
+@dataclass(frozen=True)
+class Survival:
+    """What :func:`expect_call_survives` measured (also recorded through the evidence)."""
+
+    downlink_present_s: float
+    resume_latency_s: float
+    level_change_db: float | None
+    """After minus before (None when either stretch had no level to measure)."""
+
+
+def expect_call_survives(evidence: Evidence, route: str, steady: Span, interrupted: Span,
+                         limits: Limits, *, paused_margin_s: float = 0.3,
+                         until_ns: int | None = None) -> Survival:
     """The whole playbook for one interruption, judged from the captures: the call played on
-    ``route`` before (``steady``), paused during ``interrupted`` (a Window), came back on its own
-    within ``limits.resume_s`` at its level, and never played on another route. Returns the resume
-    latency (s); ``record(name, value)`` receives the measurements (pytest's ``record_property``)."""
-    record = record or (lambda name, value: None)
+    ``route`` before (``steady``), paused during ``interrupted`` (after ``paused_margin_s``), came
+    back on its own within ``limits.resume_s`` at its level (measured up to ``until_ns``, default
+    now), and never played on another route. Records ``downlink_present_s``,
+    ``resume_latency_ms`` and ``level_change_db``; returns them."""
+    until_ns = evidence.timeline.now() if until_ns is None else until_ns
     spans = evidence.downlink(route)
-    record("downlink_present_s", round(sum(s.duration_s for s in spans), 3))
-    expect_playing(spans, steady.start_ns, steady.end_ns, f"{route} before the interruption")
-    expect_paused(spans, interrupted.start_ns + int(paused_margin_s * 1e9), interrupted.end_ns,
-                  f"{route} during the interruption")
+    present_s = round(sum(s.seconds for s in spans), 3)
+    evidence.record("downlink_present_s", present_s)
+    expect_playing(spans, steady, f"{route} before the interruption")
+    expect_paused(spans, interrupted.after(paused_margin_s), f"{route} during the interruption")
     for other in evidence.rig.routes:
         if other != route:
             expect_absent(evidence.downlink(other), other, f"{other} capture")
     latency = expect_resumed(spans, interrupted.end_ns, limits.resume_s, f"{route} after the interruption")
-    record("resume_latency_ms", round(latency * 1000, 1))
-    back = interrupted.end_ns + int((latency + 0.5) * 1e9)
-    before = evidence.level(route, steady.start_ns, steady.end_ns)
-    after = evidence.level(route, back, after_ns)
-    if before is not None and after is not None:
-        record("level_change_db", round(after.db - before.db, 1))
-    expect_level_kept(before and before.db, after and after.db, limits.level_tolerance_db, route)
-    return latency
+    evidence.record("resume_latency_ms", round(latency * 1000, 1))
+    before = evidence.level(route, steady)
+    after = evidence.level(route, Span(interrupted.end_ns + ns(latency + 0.5), until_ns))
+    change = round(after.db - before.db, 1) if before is not None and after is not None else None
+    if change is not None:
+        evidence.record("level_change_db", change)
+    expect_level_kept(before.db if before else None, after.db if after else None, limits.level_tolerance_db,
+                      route)
+    return Survival(present_s, latency, change)
