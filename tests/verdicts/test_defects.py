@@ -18,5 +18,5 @@ def test_every_defect_names_a_rule_of_the_playbook() -> None:
 
 def test_an_unknown_defect_is_a_usage_error_listing_the_known_ones() -> None:
     assert known_defect("never_resumes").rule == "resume-on-should-resume"
-    with pytest.raises(UsageError, match=r"'nevr_resumes' is not a known defect; known defects: .*never_resumes"):
+    with pytest.raises(UsageError, match=r"'nevr_resumes' is not a known defect; known defects: .*never"):
         known_defect("nevr_resumes")
