@@ -123,6 +123,8 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= args.min_battery <= 100:
         raise UsageError(f"--min-battery must be 0..100 (got {args.min_battery})")
     lab = setup_lab(args)
+    if lab is not None and args.device:
+        lab.device(args.device)  # an unknown name is the user's mistake, before usbmuxd is asked
     reports = asyncio.run(examine(lab, args.device, args.timeout, args.min_battery))
     if args.json:
         print(json.dumps(reports, indent=2))

@@ -56,7 +56,20 @@ class Call:
 
     def __post_init__(self) -> None:
         self.id = self.id or call_id_for(self.token)
-        self.dir = fresh_dir(Path(self.record_dir), self.id)
+        self._dir: Path | None = None
+
+    @property
+    def dir(self) -> Path:
+        """The call's folder, made when its first session needs it."""
+        if self._dir is None:
+            self._dir = fresh_dir(Path(self.record_dir), self.id)
+        return self._dir
+
+    def discard_dir(self) -> None:
+        """Remove the folder of a call that never got a session (its offers were refused)."""
+        if self._dir is not None and not any(self._dir.iterdir()):
+            self._dir.rmdir()
+            self._dir = None
 
     @property
     def reconnects(self) -> int:

@@ -221,7 +221,10 @@ class WhipPeer:
         app.router.add_route("DELETE", "/whip/session/{sid}", self._delete)
         app.router.add_route("PATCH", "/whip/session/{sid}", self._patch)
         app.router.add_route("OPTIONS", "/whip/session/{sid}", self._options)
-        self._runner = web.AppRunner(app, access_log=None, keepalive_timeout=self.guard.idle_timeout_s)
+        # lingering_time=0: a body the handler did not read (a 413, a broken gzip) is not drained
+        # for 10 s (nor logged as an unhandled exception): the connection closes after the answer
+        self._runner = web.AppRunner(app, access_log=None, keepalive_timeout=self.guard.idle_timeout_s,
+                                     lingering_time=0)
         await self._runner.setup()
         assert self._runner.server is not None
         self.guard.install(self._runner.server)
@@ -393,6 +396,8 @@ class WhipPeer:
         except OfferError as exc:
             await session.close(f"bad offer: {exc}")
             session.discard_log()
+            if not call.sessions:
+                call.discard_dir()
             self.timeline.emit("peer", "whip-rejected", status=400, reason=str(exc), call=call.id)
             return self._error(400, str(exc))
         if token not in self.calls:
