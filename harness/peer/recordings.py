@@ -101,6 +101,8 @@ def rebuild_call(call_dir: Path, times: dict[str, _SessionTimes], analyze: bool 
         packets_total += totals["packets"]
         lost_total += totals["lost"]
     end_ns = max(ends) if ends else None
+    for stale in call_dir.glob(".uplink-*.wav.*.tmp"):  # a decode killed mid-write left these
+        stale.unlink(missing_ok=True)
     wavs = write_wavs([x[2] for x in logs], call_dir / "uplink", end_ns=end_ns)
     summary: dict[str, Any] = {
         "call": str(logs[0][3].get("call") or call_dir.name) if logs else call_dir.name,

@@ -50,6 +50,7 @@ from harness.timeline import Timeline
 
 MAX_BODY = 64 * 1024  # an audio offer is ~2-6 KiB; anything near this is not an offer
 BODY_TIMEOUT_S = 10.0  # the offer must arrive within this once its headers did
+DRAIN_TIMEOUT_S = 0.5  # an unread body (a 401's) is dropped if it arrives this fast, else the connection
 REJECT_EVENT_S = 10.0  # at most one whip-unauthorized timeline event per this many seconds
 SERVER_HEADER = "harness-whip"  # never the Python and aiohttp versions
 PATCH_REASON = ("this lab peer (aiortc 1.16) supports neither trickle ICE nor ICE restart: "
@@ -289,6 +290,8 @@ class WhipPeer:
                 response = await handler(request)
             except web.HTTPException as exc:
                 response = exc
+            if request.body_exists and not request.content.at_eof() and not await self._drain(request):
+                response.force_close()  # a body left unread (413, a slow one): the connection ends here
             origin = request.headers.get("Origin")
             if origin and self._origin_allowed(origin):
                 response.headers.update(CORS)
@@ -297,6 +300,17 @@ class WhipPeer:
             return response
         finally:
             self.guard.request_finished(request.protocol)
+
+    async def _drain(self, request: web.Request) -> bool:
+        """Read and drop an unread body that is small and already arriving (keep-alive stays usable);
+        False for a large or slow one (the connection is then closed after the answer)."""
+        if request.content_length is None or request.content_length > self.max_body:
+            return False
+        try:
+            await asyncio.wait_for(request.read(), DRAIN_TIMEOUT_S)
+        except (TimeoutError, web.HTTPRequestEntityTooLarge, web.RequestPayloadError):
+            return False
+        return True
 
     @staticmethod
     async def _headers(request: web.Request, response: web.StreamResponse) -> None:
