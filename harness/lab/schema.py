@@ -433,8 +433,8 @@ class Lab(_Model):
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            problem = getattr(exc, "problem", None) or str(exc)
-            raise UsageError(f"lab file {path}: not valid YAML{where}: {str(problem)[:300]}") from None
+            problem = " ".join(str(getattr(exc, "problem", None) or exc).split())  # one line
+            raise UsageError(f"lab file {path}: not valid YAML{where}: {problem[:300]}") from None
         return cls.from_dict(data, source=str(path))
 
     @classmethod
@@ -468,7 +468,12 @@ def _describe(error: dict[str, Any]) -> str:
     for part in error.get("loc", ()):
         if part == "[key]":
             continue
-        loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
+        if isinstance(part, int):
+            loc += f"[{part}]"
+        elif not str(part).replace("-", "_").isidentifier():  # a key a person did not mean: quote it
+            loc += f"[{_quote(str(part))}]"
+        else:
+            loc += f".{part}" if loc else str(part)
     kind = error.get("type", "")
     if kind == "extra_forbidden":
         return f"{loc}: unknown key (check its spelling)"
