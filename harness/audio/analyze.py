@@ -54,6 +54,7 @@ LEVEL_BLOCK_S = 0.1  # level track resolution
 LEVEL_MIN_S = 0.2  # a level change shorter than this is not reported
 INVERT_TRY_BELOW = 0.9  # try the inverted capture when less than this share of it matched
 INVERT_MARGIN = 2.0  # the inverted capture must match this many times more to be taken as inverted
+INVERT_MIN_S = 0.5  # ...and at least this long: a few spurious windows never flip a capture
 
 
 def _validate(capture: np.ndarray, rate: int, references: Mapping[str, np.ndarray]) -> None:
@@ -132,7 +133,9 @@ def analyze(
         polarity = "normal"
         if _mostly_unmatched(aligned):
             flipped = _align(-y_w, refs, d, fw)
-            if _matched(flipped) > INVERT_MARGIN * _matched(aligned):
+            hop_s = next(iter(flipped.values())).ft.hop / fw if flipped else 1.0
+            more = _matched(flipped) > INVERT_MARGIN * _matched(aligned)
+            if more and _matched(flipped) * hop_s >= INVERT_MIN_S:
                 y, aligned, polarity = -y, flipped, "inverted"
         return _measure(y, rate, d, aligned, refs, echo, level_tolerance_db, polarity, nonfinite)
 
