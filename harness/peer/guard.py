@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sys
 import time
 from collections.abc import Callable
@@ -158,8 +159,43 @@ class RateLimitedLog:
         if seen is None and len(self.kinds) >= self.MAX_KINDS:
             self.kinds.clear()
         self.kinds[key] = [now, 0]
-        detail = f": {type(exc).__name__}: {exc}" if exc is not None else ""
+        detail = f": {type(exc).__name__}: {_one_line(exc)}" if exc is not None else ""
         more = f" ({suppressed} more like this in the last {self.interval_s:.0f} s)" if suppressed else ""
         stream = self.stream or sys.stderr
         print(f"{self.prefix}: {message}{detail}{more}"[:2000], file=stream, flush=True)
         self.written += 1
+
+
+class RateLimitedLogFilter(logging.Filter):
+    """The same bound for a logger (aiohttp's ``aiohttp.server`` logs a traceback per malformed request):
+    one record per distinct message and exception type per interval, without its traceback."""
+
+    def __init__(self, interval_s: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.interval_s, self.clock = interval_s, clock
+        self.kinds: dict[tuple[str, str], list[float | int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        key = (str(record.msg), type(exc).__name__ if exc is not None else "")
+        now = self.clock()
+        seen = self.kinds.get(key)
+        if seen is not None and now - seen[0] < self.interval_s:
+            seen[1] += 1
+            return False
+        if seen is None and len(self.kinds) >= RateLimitedLog.MAX_KINDS:
+            self.kinds.clear()
+        suppressed = int(seen[1]) if seen is not None else 0
+        self.kinds[key] = [now, 0]
+        if exc is not None:
+            record.msg = f"{record.getMessage()}: {type(exc).__name__}: {_one_line(exc)}"
+            record.args, record.exc_info, record.exc_text = (), None, None
+        if suppressed:
+            more = f"({suppressed} more like this in the last {self.interval_s:.0f} s)"
+            record.msg = f"{record.getMessage()} {more}"
+            record.args = ()
+        return True
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200]

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import ipaddress
+import logging
 import socket
 import ssl
 import time
@@ -37,13 +38,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import aiohttp.web_response
 from aiohttp import web
 
 from harness.errors import UsageError
 from harness.peer import ice
 from harness.peer.call import Call, call_id_for
 from harness.peer.downlink import MODES
-from harness.peer.guard import ConnectionGuard, RateLimitedLog
+from harness.peer.guard import ConnectionGuard, RateLimitedLog, RateLimitedLogFilter
 from harness.peer.rtp_tap import check_private_api
 from harness.peer.session import CallSession, OfferError
 from harness.timeline import Timeline
@@ -117,6 +119,18 @@ def uuid_hex() -> str:
     import uuid
 
     return uuid.uuid4().hex[:12]
+
+
+def _quiet_aiohttp() -> None:
+    """aiohttp answers a malformed request itself (before any handler or signal of ours), naming its
+    and Python's versions in ``Server`` and logging a traceback per request. Its ``Server`` default is
+    the module constant ``aiohttp.web_response.SERVER_SOFTWARE`` (3.14): set it here, process-wide (the
+    peer is the only aiohttp server in a harness process; the virtual lab's run in their own). The log
+    gets one line per kind of error per minute (tests/reliability/test_peer_hostile.py)."""
+    aiohttp.web_response.SERVER_SOFTWARE = SERVER_HEADER  # type: ignore[attr-defined]
+    server_log = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, RateLimitedLogFilter) for f in server_log.filters):
+        server_log.addFilter(RateLimitedLogFilter())
 
 
 def _loopback_origin(origin: str) -> bool:
@@ -211,6 +225,7 @@ class WhipPeer:
     async def start(self) -> None:
         check_private_api()
         ice.install()
+        _quiet_aiohttp()
         loop = asyncio.get_running_loop()
         if loop.get_exception_handler() is None:  # EMFILE storms: one line per kind per minute
             self._log = RateLimitedLog()

@@ -4,6 +4,7 @@ real aiohttp server, real sockets, real aiortc clients on 127.0.0.1."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -296,3 +297,32 @@ async def test_summary_json_of_a_live_peer(tmp_path: Path) -> None:
     s = add_uplink_analysis(call.summary(), call.wavs, None)
     data = json.loads(write_summary(call.dir, s).read_text())
     assert data["uplink_polarity_rtp"] == "normal" and data["uplink_coverage_rtp"] > 0.9
+
+
+async def test_malformed_requests_name_no_versions_and_log_once(tmp_path: Path, caplog) -> None:
+    """aiohttp answers framing errors itself: its Server header and its per-request tracebacks."""
+    import logging
+
+    from harness.peer.guard import RateLimitedLogFilter
+
+    caplog.set_level("DEBUG", logger="aiohttp.server")
+    async with WhipPeer(tokens=[TOKEN], record_dir=tmp_path / "rec") as peer:
+        for f in logging.getLogger("aiohttp.server").filters:
+            if isinstance(f, RateLimitedLogFilter):
+                f.kinds.clear()  # process-wide: an earlier test may have logged this kind already
+
+        def garbage() -> list[bytes]:
+            heads = []
+            for _ in range(50):
+                with socket.create_connection(("127.0.0.1", peer.port), timeout=5) as s:
+                    s.sendall(b"GET /whip HTTP/1.1\r\nHost: x\r\nBad Header\x00: y\r\n\r\n")
+                    data = b""
+                    with contextlib.suppress(OSError):
+                        while chunk := s.recv(65536):
+                            data += chunk
+                    heads.append(data.split(b"\r\n\r\n")[0])
+            return heads
+        heads = await asyncio.get_running_loop().run_in_executor(None, garbage)
+    assert all(h.startswith(b"HTTP/1.0 400") and b"Server: harness-whip" in h for h in heads), heads[0]
+    logged = [r for r in caplog.records if r.name == "aiohttp.server" and r.levelno >= 30]
+    assert len(logged) == 1 and logged[0].exc_info is None and "\n" not in logged[0].getMessage()
