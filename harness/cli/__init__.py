@@ -20,7 +20,8 @@ from pathlib import Path
 from harness import __version__
 from harness.errors import ExitCode, HarnessError, LabFault
 
-SUBCOMMANDS = ("probe", "analyze", "peer", "sim", "devices", "doctor", "phone", "run", "repro", "watch")
+SUBCOMMANDS = ("probe", "analyze", "peer", "sim", "devices", "doctor", "phone", "run", "repro", "watch",
+               "report")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"harness {args.command}: interrupted (exit 4)", file=sys.stderr)
         return int(ExitCode.INTERNAL)
+    except BrokenPipeError:  # `harness analyze ... | head`: the reader closed the pipe
+        return _pipe_closed()
     except Exception as exc:  # an internal error: our bug; keep the traceback for the report
         return _internal_error(args, exc)
 
@@ -94,8 +97,21 @@ def _traceback_path(args: argparse.Namespace) -> Path:
     return Path(tempfile.gettempdir()) / f"harness-{args.command}-{stamp}-{os.getpid()}.traceback.txt"
 
 
+def _pipe_closed() -> int:
+    """The output's reader went away: end quietly with exit 2, no traceback (stdout now discards)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return int(ExitCode.USAGE)
+
+
 def run() -> None:
-    sys.exit(main())
+    code = main()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        code = _pipe_closed()
+    sys.exit(code)
 
 
 if __name__ == "__main__":

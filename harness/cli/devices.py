@@ -35,19 +35,32 @@ def add_lab_options(p: argparse.ArgumentParser) -> None:
 
 
 def setup_lab(args: argparse.Namespace) -> Any:
-    """Load --lab (UsageError on a bad file) and point pymobiledevice3 at its usbmuxd; the Lab or None."""
-    from harness.device.usbmux import use_usbmuxd
+    """Load --lab (UsageError on a bad file) and point pymobiledevice3 at its usbmuxd; the Lab or None.
 
+    Every input is checked before usbmuxd is touched: the timeout, the lab file, and an address
+    taken from ``USBMUXD_SOCKET_ADDRESS`` (which pymobiledevice3 would otherwise fail on deep inside).
+    """
+    import math
+    import os
+
+    from harness.device.usbmux import ENV, use_usbmuxd
+    from harness.errors import UsageError
+    from harness.lab.schema import usbmuxd_address_problem
+
+    if not math.isfinite(args.timeout) or not 0.1 <= args.timeout <= 3600:
+        raise UsageError(f"--timeout must be 0.1 to 3600 seconds (got {args.timeout:g})")
     lab = None
     if args.lab:
         from harness.lab.schema import Lab
 
         lab = Lab.load(args.lab)
+    if lab is None or not lab.usbmuxd:
+        env = os.environ.get(ENV)
+        problem = usbmuxd_address_problem(env) if env is not None else None
+        if problem:
+            raise UsageError(f"{ENV}: {problem}; fix or unset it")
+    if lab is not None:
         use_usbmuxd(lab.usbmuxd)
-    if args.timeout <= 0:
-        from harness.errors import UsageError
-
-        raise UsageError(f"--timeout must be positive (got {args.timeout:g})")
     return lab
 
 

@@ -3,6 +3,10 @@
 Exit 0 when nothing failed, 3 when a phone misses something it needs (a lab fault). Items that no
 phone service reports (Siri, Auto-Lock, Focus, Silence Unknown Callers, app permissions) are
 listed "by hand" with where to confirm them; they never fail the run.
+
+Once a run has kept captures (its report folder, ``--captures OUT``; default ``./out`` when it is
+one), each route's polarity is listed per phone: a capture chain that inverts the signal is a
+property of the rig (the analyzer corrects it), never a failure.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from typing import Any
 
 from harness.cli.devices import add_lab_options, setup_lab
 
+POLARITY_TEXT = {"normal": "normal", "inverted": "INVERTED: the capture chain flips the signal (handled by "
+                 "the analyzer; check the adapter or preamp if unexpected)"}
 MARKS = {"ok": "ok", "fail": "FAIL", "warn": "warn", "by hand": "by hand", "unknown": "?", "n/a": "n/a"}
 
 
@@ -24,8 +30,36 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--device", metavar="NAME|UDID", help="check only this phone")
     p.add_argument("--min-battery", type=int, default=30, metavar="PCT",
                    help="lowest battery level that passes without a charger (default 30)")
+    p.add_argument("--captures", metavar="OUT",
+                   help="a run's report folder whose route captures give each route's polarity "
+                        "(default: ./out when it holds a report)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.set_defaults(func=run)
+
+
+def polarity_section(captures: str | None) -> tuple[list[dict[str, Any]], str]:
+    """Each route's polarity from a report folder's captures, and its text for the report."""
+    from pathlib import Path
+
+    from harness.errors import UsageError
+    from harness.report.rig_polarity import route_polarities
+
+    if captures is None:
+        default = Path("out")
+        if not ((default / "results.json").is_file() or (default / "progress.jsonl").is_file()):
+            return [], ("route polarity: no captures yet (run `harness run`, or pass --captures with a "
+                        "run's report folder)")
+        captures = str(default)
+    if not Path(captures).is_dir():
+        raise UsageError(f"--captures {captures}: not a folder; give a `harness run` report folder")
+    rows = route_polarities(captures)
+    if not rows:
+        return [], f"route polarity: {captures} holds no route captures"
+    lines = [f"route polarity (newest capture per phone and route in {captures}):"]
+    for r in rows:
+        what = POLARITY_TEXT.get(str(r.polarity), "unknown: no downlink probe in it")
+        lines.append(f"  {r.device or '?'} {r.route}: {what}  ({r.test})")
+    return [r.to_dict() for r in rows], "\n".join(lines)
 
 
 async def _targets(lab: Any, device: str | None, timeout: float) -> list[tuple[str, str]]:
@@ -123,13 +157,26 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= args.min_battery <= 100:
         raise UsageError(f"--min-battery must be 0..100 (got {args.min_battery})")
     lab = setup_lab(args)
+    if lab is not None and args.device:
+        lab.device(args.device)  # an unknown name is the user's mistake, before usbmuxd is asked
+    if args.captures is not None:
+        from pathlib import Path
+
+        if not Path(args.captures).is_dir():
+            raise UsageError(f"--captures {args.captures}: not a folder; give a `harness run` report folder")
     reports = asyncio.run(examine(lab, args.device, args.timeout, args.min_battery))
+    polarity, polarity_text = polarity_section(args.captures)
     if args.json:
+        for r in reports:
+            r["route_polarity"] = [p for p in polarity if p["device"] in (r["lab_name"], r["name"])]
         print(json.dumps(reports, indent=2))
     elif not reports:
         print(f"no iPhones attached to usbmuxd at {usbmuxd_address()}")
+        print(polarity_text)
         return int(ExitCode.LAB_FAULT)
     else:
         print(render(reports))
+        print()
+        print(polarity_text)
     failed = any(c["status"] == "fail" for r in reports for c in r["checks"])
     return int(ExitCode.LAB_FAULT if failed else ExitCode.PASS)

@@ -124,26 +124,56 @@ def run_up(args: argparse.Namespace) -> int:
 
 
 def run_down(args: argparse.Namespace) -> int:
+    """Stop the lab whose sim.json is in --state-dir, after checking that its pid is that lab (a
+    stale sim.json's pid may be recycled by any process): never a signal to pid <= 1 or to a
+    process whose start time or command line differ from the recorded ones."""
+    import json
+    import math
     import os
     import signal
     from pathlib import Path
 
     from harness.errors import LabFault, UsageError
-    from harness.sim.state import pid_alive, read_state
+    from harness.sim.state import SIM_JSON, foreign_process, pid_alive
 
+    if not math.isfinite(args.timeout) or not 0 < args.timeout <= 600:
+        raise UsageError(f"--timeout must be more than 0 and at most 600 seconds, not {args.timeout}")
     state_dir = Path(args.state_dir)
-    state = read_state(state_dir)
-    if state is None:
-        raise UsageError(f"no virtual lab runs with state dir {state_dir} (no {state_dir / 'sim.json'})")
-    pid = int(state["pid"])
+    if state_dir.exists() and not state_dir.is_dir():
+        raise UsageError(f"--state-dir {state_dir}: not a folder; give the --state-dir of `harness sim up`")
+    path = state_dir / SIM_JSON
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"no virtual lab runs with state dir {state_dir} (no {path})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read it ({exc}); remove it if no lab runs") from None
+    try:
+        state = json.loads(text)
+    except ValueError:
+        raise UsageError(f"{path}: not JSON (a damaged file?); remove it if no lab runs") from None
+    if not isinstance(state, dict):
+        raise UsageError(f"{path}: not a JSON object; remove it if no lab runs")
+    pid = state.get("pid")
+    if isinstance(pid, bool) or not isinstance(pid, int):
+        raise UsageError(f"{path}: 'pid' is {pid!r}, not a process id; remove it if no lab runs")
+    if pid <= 1:
+        raise UsageError(f"{path}: pid {pid} is no lab's (signalling it would reach every process or "
+                         "init); remove the file")
     if not pid_alive(pid):
-        (state_dir / "sim.json").unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
         print(f"virtual lab (pid {pid}) was not running; removed its stale sim.json")
+        return 0
+    foreign = foreign_process(state, state_dir)
+    if foreign is not None:
+        path.unlink(missing_ok=True)
+        print(f"virtual lab (pid {pid}) was not running: {foreign}; left it alone and removed the stale "
+              "sim.json")
         return 0
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + args.timeout
     while time.monotonic() < deadline:
-        if not pid_alive(pid) or read_state(state_dir) is None:
+        if not pid_alive(pid) or not path.exists():
             print(f"virtual lab (pid {pid}) stopped")
             return 0
         time.sleep(0.05)

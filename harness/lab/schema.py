@@ -28,13 +28,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    Strict,
     ValidationError,
     field_validator,
     model_serializer,
@@ -43,6 +44,30 @@ from pydantic import (
 
 from harness import ios
 from harness.errors import UsageError
+from harness.lab import bounded_yaml
+
+Int = Annotated[int, Strict()]
+"""An integer written as one: ``true`` (YAML's boolean) or ``"8100"`` is not a port or a channel."""
+MAX_ERRORS = 10  # mistakes listed per file; a message never grows with the file
+MAX_INPUT_CHARS = 60  # of a wrong value quoted in a message
+
+
+def usbmuxd_address_problem(address: str) -> str | None:
+    """Why ``address`` is not a usbmuxd address as pymobiledevice3 11.45 reads it, or None.
+
+    ``MuxConnection._resolve_usbmux_address``: with a ``:`` it is ``HOST:PORT`` (split on ``:``,
+    exactly two parts, the port an integer: no IPv6), else a UNIX socket path.
+    """
+    if not address.strip():
+        return "empty: omit it for the system usbmuxd, or give a socket path or HOST:PORT"
+    if ":" not in address:
+        return None
+    host, _, port = address.partition(":")
+    if ":" in port or not host:
+        return f"{address[:80]!r} is neither a socket path nor HOST:PORT (one colon, e.g. 127.0.0.1:27015)"
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        return f"{address[:80]!r}: port {port[:20]!r} is not 1-65535"
+    return None
 
 ROUTES = ("speaker", "receiver", "bluetooth", "wired", "airplay")
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -54,8 +79,8 @@ class _Model(BaseModel):
 
 
 class AudioPort(_Model):
-    device: str = Field(min_length=1)
-    channel: int = Field(default=0, ge=0)
+    device: str = Field(min_length=1, max_length=200)
+    channel: Int = Field(default=0, ge=0, le=255)
 
 
 ROUTES = ("receiver", "speaker", "bt_hfp", "bt_a2dp", "wired", "airplay", "car")
@@ -68,7 +93,7 @@ class Reference(_Model):
     interface (or the mouth's signal looped back). Every dropout of the chain silences or breaks it
     too, so a silent route with a live reference is the app's, and both silent is the lab's."""
 
-    channel: int = Field(ge=0)
+    channel: Int = Field(ge=0, le=255)
     device: str | None = None
     """Default: the device of the routes (one multichannel capture)."""
     signal: Literal["pilot", "mouth"] = "pilot"
@@ -95,10 +120,10 @@ class Audio(_Model):
 
     capture: dict[str, AudioPort] = Field(default_factory=dict)
     reference: Reference | None = None
-    device_channels: dict[str, int] = Field(default_factory=dict)
+    device_channels: dict[str, Annotated[Int, Field(ge=1, le=256)]] = Field(default_factory=dict)
     """Per capture device: how many channels to open it with."""
     mouth: AudioPort | None = None
-    rate: int = Field(default=48000, gt=0)
+    rate: Int = Field(default=48000, ge=8000, le=768000)
     env: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="before")
@@ -226,14 +251,14 @@ class AccessorySpec(_Model):
 
 
 class Device(_Model):
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=200)
     udid: str
     role: Literal["dut", "caller"] = "dut"
     ios: str | None = None
     model: str | None = None
     phone_number: str | None = None
     apple_id: str | None = None
-    wda_port: int = Field(default=8100, ge=1, le=65535)
+    wda_port: Int = Field(default=8100, ge=1, le=65535)
     audio: Audio | None = None
     """This phone's audio rig (default: the lab's ``audio``)."""
 
@@ -333,15 +358,37 @@ class Lab(_Model):
     virtual: bool = False
     """Written by ``harness sim up``: this lab is the virtual lab (for reports only)."""
 
+    @field_validator("usbmuxd")
+    @classmethod
+    def _usbmuxd(cls, v: str | None) -> str | None:
+        if v is not None:
+            problem = usbmuxd_address_problem(v)
+            if problem:
+                raise ValueError(problem)
+        return v
+
     @model_validator(mode="after")
     def _unique(self) -> Lab:
-        for key in ("name", "udid"):
-            seen: set[str] = set()
+        # UDIDs compare as usbmuxd does (case and dash do not matter: harness.device.usbmux.matches)
+        keys = {"name": lambda d: d.name, "udid": lambda d: d.udid.replace("-", "").upper(),
+                "phone_number": lambda d: d.phone_number}
+        for key, norm in keys.items():
+            seen: dict[str, str] = {}
             for d in self.devices:
-                value = getattr(d, key)
+                value = norm(d)
+                if value is None:
+                    continue
                 if value in seen:
-                    raise ValueError(f"two devices have {key} {value!r}; each device needs its own")
-                seen.add(value)
+                    also = "" if seen[value] == getattr(d, key) else f" (and {seen[value]!r})"
+                    raise ValueError(f"two devices have {key} {getattr(d, key)!r}{also}; each device needs "
+                                     "its own")
+                seen[value] = getattr(d, key)
+        udids = {d.udid.replace("-", "").upper(): d for d in self.devices}
+        for d in self.devices:
+            other = udids.get(d.name.replace("-", "").upper())
+            if other is not None and other is not d:
+                raise ValueError(f"device {d.name!r} is named with the UDID of device {other.name!r}: "
+                                 "--device would be ambiguous; give it a name")
         if not any(d.role == "dut" for d in self.devices):
             raise ValueError("no device has role: dut; mark the phone under test with `role: dut`")
         names: set[str] = set()
@@ -372,22 +419,25 @@ class Lab(_Model):
 
     @classmethod
     def load(cls, path: str | Path) -> Lab:
+        """Read and check a lab file: a regular UTF-8 file of at most 1 MiB, YAML without duplicate
+        keys, alias bombs or deep nesting (:mod:`harness.lab.bounded_yaml`), then the schema."""
         path = Path(path)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = bounded_yaml.read_text(path)
+            data = bounded_yaml.loads(text)
         except FileNotFoundError:
             raise UsageError(
                 f"lab file {path}: not found; pass --lab PATH (or run `harness sim up`)"
             ) from None
         except OSError as exc:
             raise UsageError(f"lab file {path}: cannot read it ({exc.strerror})") from None
-        try:
-            data = yaml.safe_load(text)
+        except bounded_yaml.BoundedYamlError as exc:
+            raise UsageError(f"lab file {path}: {exc}") from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            problem = getattr(exc, "problem", None) or str(exc)
-            raise UsageError(f"lab file {path}: not valid YAML{where}: {problem}") from None
+            problem = " ".join(str(getattr(exc, "problem", None) or exc).split())  # one line
+            raise UsageError(f"lab file {path}: not valid YAML{where}: {problem[:300]}") from None
         return cls.from_dict(data, source=str(path))
 
     @classmethod
@@ -399,7 +449,11 @@ class Lab(_Model):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            raise UsageError(f"lab file {source}: " + "; ".join(_describe(e) for e in exc.errors())) from None
+            errors = exc.errors(include_url=False, include_input=True)
+            parts = [_describe(e)[:300] for e in errors[:MAX_ERRORS]]
+            if len(errors) > MAX_ERRORS:
+                parts.append(f"and {len(errors) - MAX_ERRORS} more")
+            raise UsageError(f"lab file {source}: " + "; ".join(parts)) from None
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
@@ -417,7 +471,12 @@ def _describe(error: dict[str, Any]) -> str:
     for part in error.get("loc", ()):
         if part == "[key]":
             continue
-        loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
+        if isinstance(part, int):
+            loc += f"[{part}]"
+        elif not str(part).replace("-", "_").isidentifier():  # a key a person did not mean: quote it
+            loc += f"[{_quote(str(part))}]"
+        else:
+            loc += f".{part}" if loc else str(part)
     kind = error.get("type", "")
     if kind == "extra_forbidden":
         return f"{loc}: unknown key (check its spelling)"
@@ -425,6 +484,17 @@ def _describe(error: dict[str, Any]) -> str:
         return f"{loc}: missing (required)"
     if kind == "literal_error":
         expected = error.get("ctx", {}).get("expected", "")
-        return f"{loc}: must be {expected}, got {error.get('input')!r}"
+        return f"{loc}: must be {expected}, got {_quote(error.get('input'))}"
+    if kind in ("int_type", "int_parsing"):
+        return f"{loc}: must be a whole number, got {_quote(error.get('input'))}"
     message = str(error.get("msg", "")).removeprefix("Value error, ")
     return f"{loc}: {message}" if loc else message
+
+
+def _quote(value: Any) -> str:
+    """``repr`` of a wrong value, cut short: an aliased structure is never expanded into a message."""
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        text = repr(value)
+    else:
+        text = f"a {type(value).__name__}"
+    return text if len(text) <= MAX_INPUT_CHARS else text[: MAX_INPUT_CHARS - 3] + "..."

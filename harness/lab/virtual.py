@@ -7,6 +7,7 @@ process, never by importing :mod:`harness.sim` (verdicts must not see ground tru
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import signal
@@ -34,6 +35,60 @@ def read_state(state_dir: str | Path) -> dict[str, Any] | None:
         return json.loads((Path(state_dir) / SIM_JSON).read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
+
+
+def process_identity(pid: int) -> dict[str, Any] | None:
+    """What tells a process apart from a later one with a recycled pid: its command line and its
+    start time (``/proc/<pid>/stat`` field 22, clock ticks since boot). None when it is gone (or on
+    a system without /proc)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) ": comm may hold spaces
+    return {"cmdline": [a.decode(errors="replace") for a in cmdline.split(b"\0") if a],
+            "start_ticks": int(fields[19])}
+
+
+def _started_at(ticks: int) -> float | None:
+    """Wall-clock start of a process from its start ticks (None without /proc/stat's btime)."""
+    try:
+        for line in Path("/proc/stat").read_text().splitlines():
+            if line.startswith("btime "):
+                return int(line.split()[1]) + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def foreign_process(state: dict[str, Any], state_dir: str | Path) -> str | None:
+    """Why the live pid ``state`` names is not the lab that wrote it (a recycled pid, another
+    program), or None when it is. ``state["process"]`` (written by ``sim up``) must match exactly;
+    a sim.json without it needs a ``harness sim up`` command line with this state dir, started
+    before sim.json was written."""
+    pid = int(state["pid"])
+    now = process_identity(pid)
+    if now is None:
+        return None if sys.platform != "linux" else f"pid {pid} has no /proc entry"
+    recorded = state.get("process")
+    if isinstance(recorded, dict):
+        if recorded.get("start_ticks") != now["start_ticks"] or recorded.get("cmdline") != now["cmdline"]:
+            return f"pid {pid} is now another process ({' '.join(now['cmdline'])[:120]!r})"
+        return None
+    args = now["cmdline"]
+    is_sim_up = any(a.endswith("harness") for a in args) and \
+        any(x == "sim" and y == "up" for x, y in itertools.pairwise(args))
+    if not is_sim_up:
+        return f"pid {pid} is not a `harness sim up` ({' '.join(args)[:120]!r})"
+    started = _started_at(now["start_ticks"])
+    try:
+        written = (Path(state_dir) / SIM_JSON).stat().st_mtime
+    except OSError:
+        written = None
+    if started is not None and written is not None and started > written + 2.0:
+        return f"pid {pid} started after sim.json was written: it is another `harness sim up`"
+    return None
 
 
 def pid_alive(pid: int) -> bool:

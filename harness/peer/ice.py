@@ -69,6 +69,28 @@ def host_addresses(addresses: Sequence[str] | None) -> Iterator[None]:
         _chosen.reset(token)
 
 
+def validate_servers(urls: Sequence[str]) -> list[str]:
+    """``--ice-server`` URLs the peer can use, checked at start: a malformed one would otherwise turn
+    every offer into a 400 "rejected by the WebRTC stack", blaming the app for the lab's setting.
+
+    aiortc 1.16 (``rtcicetransport.connection_kwargs``) uses one ``stun:`` server and TURN only with
+    a username and credential, which this peer has no option for; ``stuns:`` it ignores.
+    """
+    from aiortc.rtcicetransport import parse_stun_turn_uri
+
+    out = []
+    for url in urls:
+        try:
+            parsed = parse_stun_turn_uri(url)
+        except ValueError as exc:
+            raise UsageError(f"--ice-server {url!r}: {exc}; e.g. stun:stun.example.org:3478") from None
+        if parsed["scheme"] != "stun":
+            raise UsageError(f"--ice-server {url!r}: only stun: servers are supported (TURN needs "
+                             "credentials this peer cannot pass; aiortc ignores stuns:)")
+        out.append(url)
+    return out
+
+
 def default_hosts(bind_host: str, configured: Sequence[str] = ()) -> tuple[str, ...] | None:
     """``--ice-host`` values if given, else the bind address unless it is a wildcard (then aioice's)."""
     if configured:

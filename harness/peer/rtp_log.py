@@ -257,8 +257,14 @@ class DecodedCall:
 
 
 def decode_logs(paths: Sequence[str | os.PathLike[str]], rate: int = 48000, channels: int = 2,
-                late_tolerance_ms: float = LATE_TOLERANCE_MS) -> DecodedCall:
-    """Decode the logs of one call's sessions (in order) onto both axes."""
+                late_tolerance_ms: float = LATE_TOLERANCE_MS, end_ns: int | None = None) -> DecodedCall:
+    """Decode the logs of one call's sessions (in order) onto both axes.
+
+    ``end_ns``: until when the call's uplink was due (lab clock); both axes go on in silence for as
+    long as the call outlived its last packet, so an uplink that stopped while the call stayed up
+    shows as missing, not as a short call. (Wall time before the last packet, a stall included, is
+    already on each axis its own way.)
+    """
     logs = [read_log(p) for p in paths]
     firsts = [pk[0].arrival_ns for _, pk in logs if pk]
     if not firsts:
@@ -266,16 +272,42 @@ def decode_logs(paths: Sequence[str | os.PathLike[str]], rate: int = 48000, chan
         return DecodedCall(rate, empty, empty, 0)
     origin = min(firsts)
     frames = _segments(logs, rate, origin)
-    return DecodedCall(rate, decode_rtp_axis(frames, rate, channels),
-                       decode_arrival_axis(frames, rate, channels, origin, late_tolerance_ms), origin)
+    rtp = decode_rtp_axis(frames, rate, channels)
+    arrival = decode_arrival_axis(frames, rate, channels, origin, late_tolerance_ms)
+    if end_ns is not None:
+        last = max(pk[-1].arrival_ns for _, pk in logs if pk)
+        tail = max(0, round((end_ns - last) * rate / 1e9))
+        rtp, arrival = _pad_to(rtp, len(rtp) + tail), _pad_to(arrival, len(arrival) + tail)
+    return DecodedCall(rate, rtp, arrival, origin)
+
+
+def _pad_to(x: np.ndarray, n: int) -> np.ndarray:
+    if len(x) >= n:
+        return x
+    return np.concatenate([x, np.zeros((n - len(x), x.shape[1]), np.float32)])
+
+
+def log_totals(packets: Iterable[Packet], clock_rate: int = 48000) -> dict[str, int]:
+    """Packets, losses and SSRCs of one session's log, counted the way the live tap counts them."""
+    from harness.peer.stats import RtpStats
+
+    stats: dict[int, RtpStats] = {}
+    for p in packets:
+        stats.setdefault(p.ssrc, RtpStats(clock_rate)).add(p.seq, p.rtp_ts, p.arrival_ns, len(p.payload))
+    return {"packets": sum(s.packets for s in stats.values()), "lost": sum(s.lost for s in stats.values()),
+            "ssrcs": len(stats)}
 
 
 def write_wavs(paths: Sequence[str | os.PathLike[str]], out_prefix: str | os.PathLike[str],
-               rate: int = 48000) -> dict[str, Path]:
-    """Decode and write ``<prefix>-rtp.wav`` and ``<prefix>-arrival.wav``; returns axis -> path."""
+               rate: int = 48000, end_ns: int | None = None) -> dict[str, Path]:
+    """Decode and write ``<prefix>-rtp.wav`` and ``<prefix>-arrival.wav``; returns axis -> path.
+
+    Each WAV is written to a temporary file and renamed: a decode killed halfway leaves no WAV (and
+    ``harness peer decode`` makes it again), never a shorter one that reads as whole.
+    """
     from harness.audio.wav import write_wav
 
-    d = decode_logs(paths, rate=rate)
+    d = decode_logs(paths, rate=rate, end_ns=end_ns)
     prefix = Path(out_prefix)
     out = {}
     for axis, samples in (("rtp", d.rtp), ("arrival", d.arrival)):

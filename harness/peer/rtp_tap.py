@@ -83,6 +83,8 @@ class UplinkTap:
         self._last: tuple[int, int, int] | None = None  # newest packet: (arrival_ns, ext rtp ts, ext seq)
 
     def __call__(self, packet: RtpPacket, arrival_ns: int) -> None:
+        if self.writer is None:
+            return  # released: the session closed while a packet was in flight
         self.writer.write(arrival_ns, packet.ssrc, packet.timestamp, packet.sequence_number,
                           packet.payload_type, bool(packet.marker), bytes(packet.payload))
         emit = self.timeline.emit
@@ -139,6 +141,12 @@ class UplinkTap:
         if (now_ns - self.last_arrival_ns) / 1e6 >= after_ms:
             self.stopped_reported = True
             self.timeline.emit("peer", "uplink-stopped", since_ns=self.last_arrival_ns, **self.fields)
+
+    def release(self) -> None:
+        """The session closed: keep the counters, drop the log writer and duplicate-detection sets."""
+        self.writer = None  # type: ignore[assignment]
+        for stats in self.stats.values():
+            stats.release()
 
     def totals(self) -> dict[str, int]:
         return {"packets": sum(s.packets for s in self.stats.values()),

@@ -1,4 +1,9 @@
-"""One CallSession per WHIP session: one aiortc RTCPeerConnection answering one offer."""
+"""One CallSession per WHIP session: one aiortc RTCPeerConnection answering one offer.
+
+Once closed, a session keeps only its summary (totals, times, log path): its peer connection,
+media sinks and duplicate-detection state are released, so a long-running peer's memory does not
+grow with the sessions it has served.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import asyncio
 import contextlib
 import re
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +28,8 @@ from harness.timeline import Timeline, monotonic_ns
 
 STATS_INTERVAL_S = 2.0
 SILENCE_AFTER_MS = 500.0
+CONNECTION_LOST = "connection failed"
+"""The close reason when ICE/DTLS gave up (consent expired: the phone stopped answering)."""
 
 
 class OfferError(ValueError):
@@ -77,8 +85,11 @@ class CallSession:
 
     def __init__(self, call: Call, timeline: Timeline, downlink: str = "probe",
                  ice_hosts: tuple[str, ...] | None = None, ice_servers: list[str] | None = None,
-                 probe_seed: int | None = None, gap_ms: float = 60.0) -> None:
+                 probe_seed: int | None = None, gap_ms: float = 60.0,
+                 on_closed: Callable[[CallSession], None] | None = None) -> None:
         self.call, self.timeline, self.downlink = call, timeline, downlink
+        self._on_closed = on_closed
+        self.close_reason: str | None = None
         self.index = len(call.sessions)
         self.id = uuid.uuid4().hex[:16]
         self.etag = f'"{uuid.uuid4().hex[:12]}"'
@@ -119,18 +130,29 @@ class CallSession:
         async def _conn() -> None:
             self.emit("connection-state", state=pc.connectionState)
             if pc.connectionState == "failed":
-                await self.close("connection failed")
+                await self.close(CONNECTION_LOST)
 
     async def answer(self, offer_sdp: str) -> str:
-        """Apply the offer, wire uplink tap and downlink, gather candidates; return the answer SDP."""
+        """Apply the offer, wire uplink tap and downlink, gather candidates; return the answer SDP.
+
+        Whatever aiortc refuses, at any step (``a=bogusdir`` passes ``setRemoteDescription`` and fails
+        in ``createAnswer`` with ``ValueError: None is not in list``), is an :class:`OfferError`: the
+        caller answers 400 and closes the session, which emits its ``closed`` event.
+        """
         parsed = check_offer(offer_sdp)
         self.codec = codec_parameters(offer_sdp, parsed)
         self.emit("created", index=self.index, downlink=self.downlink)
         self.emit("codec", **self.codec)
         try:
-            await self.pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
+            return await self._negotiate(offer_sdp, parsed)
+        except OfferError:
+            raise
         except Exception as exc:  # aiortc rejects what it cannot negotiate with ValueError & co
-            raise OfferError(f"offer rejected by the WebRTC stack: {type(exc).__name__}: {exc}") from None
+            raise OfferError(f"offer rejected by the WebRTC stack: {type(exc).__name__}: "
+                             f"{str(exc)[:200]}") from None
+
+    async def _negotiate(self, offer_sdp: str, parsed: SessionDescription) -> str:
+        await self.pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
         meta = {"call": self.call.id, "session": self.id, "index": self.index,
                 "clock_rate": int(self.codec.get("clock_rate") or 48000),
                 "payload_type": self.codec.get("payload_type"), "channels": 2, "codec": self.codec}
@@ -204,10 +226,39 @@ class CallSession:
         if uplink or downlink:
             self.emit("rtp-stats", uplink=uplink, downlink=downlink)
 
+    # -- what stays after close --------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        return self._closing
+
+    @property
+    def last_arrival_ns(self) -> int | None:
+        return self.tap.last_arrival_ns if self.tap is not None else None
+
+    def totals(self) -> dict[str, int]:
+        return self.tap.totals() if self.tap is not None else {"packets": 0, "lost": 0, "ssrcs": 0}
+
+    @property
+    def held_until_ns(self) -> int | None:
+        """Until when the phone held this session (its uplink was due): when it was closed, or now
+        while it is open. A session that ended because the connection failed ends at its last packet:
+        the peer cannot tell when the phone went away (consent expires tens of seconds later)."""
+        if self.close_reason == CONNECTION_LOST:
+            return self.last_arrival_ns
+        return self.closed_ns if self.closed_ns is not None else monotonic_ns()
+
+    def discard_log(self) -> None:
+        """Remove the packet log of a session that never carried a packet (a refused offer)."""
+        if self.totals().get("packets", 0) == 0:
+            with contextlib.suppress(OSError):
+                self.log_path.unlink()
+
     async def close(self, reason: str = "closed") -> None:
         if self._closing:
             return
         self._closing = True
+        self.close_reason = reason
         for task in self._tasks:
             task.cancel()
         if self.tap is not None:
@@ -219,5 +270,20 @@ class CallSession:
         if self._writer is not None:
             self._writer.close()
         self.closed_ns = monotonic_ns()
-        totals = self.tap.totals() if self.tap is not None else {}
+        totals = self.totals()
         self.emit("closed", reason=reason, **totals)
+        self._release()
+        if self._on_closed is not None:
+            self._on_closed(self)
+
+    def _release(self) -> None:
+        """Drop what only a live session needs (its summary stays: totals, times, log path)."""
+        self._tasks.clear()
+        self._blackholes.clear()
+        self._relay = None
+        self.downlink_track = None
+        self._writer = None
+        if self.tap is not None:
+            self.tap.release()
+        self.pc.remove_all_listeners()
+        self.pc = None  # type: ignore[assignment]  # closed: its transports and codecs can go

@@ -44,6 +44,10 @@ class RtpStats:
                 self.jitter += (d - self.jitter) / 16
         self._transit = transit
 
+    def release(self) -> None:
+        """No more packets will come: free the recent-sequence set (the counters stay)."""
+        self._seen = None
+
     @property
     def expected(self) -> int:
         if self.first_ext_seq is None or self.max_ext_seq is None:

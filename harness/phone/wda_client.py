@@ -15,12 +15,19 @@ The gaps this file closes (reference/wda.md §1.2, §1.4, §6):
 * **USBClient never fails when WDA is down.** Readiness is checked with ``/status`` here.
 * Transport errors (``wda.usbmux.exceptions.HTTPError``) are not ``WDAError`` subclasses; they
   become ``LabFault("wda-down")`` here.
+* **JSON of another shape.** facebook-wda 1.5.4's ``_unsafe_httpdo`` turns undecodable bodies into
+  ``WDAError`` but assumes the JSON is an object with ``value``: an array, a number or a missing key
+  raises ``TypeError``/``AttributeError``/``KeyError`` from inside the package. Such an error raised
+  in facebook-wda's own code is the server's answer, not a harness bug: ``LabFault("wda-error")``
+  (tests/reliability/test_fuzz.py serves it random JSON).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -31,6 +38,8 @@ from harness.errors import LabFault
 from harness.lab_faults import WDA_DOWN, WDA_ERROR, WDA_TIMEOUT
 
 T = TypeVar("T")
+_WDA_PACKAGE = os.path.dirname(wda.__file__)
+_SHAPE_ERRORS = (TypeError, AttributeError, KeyError, IndexError, ValueError)
 
 FIX_WDA = (
     "check that WebDriverAgent runs on the phone (`curl <url>/status`); restart the runner "
@@ -80,6 +89,10 @@ class WdaConnection:
             )
         if isinstance(exc, RuntimeError) and "call depth" in str(exc):
             return LabFault(f"{self.name}: WDA session recovery looped during {what}: {exc}", tag=WDA_ERROR)
+        if isinstance(exc, _SHAPE_ERRORS) and not isinstance(exc, wda.WDAError) and _raised_in_wda(exc):
+            return LabFault(f"{self.name}: WDA answered {what} with JSON facebook-wda cannot read "
+                            f"({type(exc).__name__}: {str(exc)[:200]}); is {self.url} WebDriverAgent?",
+                            tag=WDA_ERROR)
         return exc
 
     # -- session ---------------------------------------------------------------------------------
@@ -120,3 +133,9 @@ class WdaConnection:
     def session_get(self, path: str) -> Any:
         """GET a session route through the base client (recovers an invalid session id)."""
         return self.call(f"GET {path}", self.client._session_http.get, path).value
+
+
+def _raised_in_wda(exc: BaseException) -> bool:
+    """Was ``exc`` raised by facebook-wda's own code (its innermost frame is in the package)?"""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return bool(frames) and os.path.abspath(frames[-1].filename).startswith(_WDA_PACKAGE)

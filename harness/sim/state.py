@@ -22,7 +22,9 @@ from harness.lab.virtual import (
     SIM_JSON,
     LabProcess,
     clear_state,
+    foreign_process,
     pid_alive,
+    process_identity,
     read_state,
     start_lab_process,
 )
@@ -74,6 +76,7 @@ def sim_state(lab: Any) -> dict[str, Any]:
             {"udid": p.udid, "name": p.name, "role": p.role, "ios": p.ios_version, "wda_url": p.wda_url}
             for p in lab.phones.values()
         ],
+        "process": process_identity(os.getpid()),  # `sim down` signals only this very process
     }
 
 
@@ -88,5 +91,5 @@ def write_state(lab: Any) -> tuple[Path, Path]:
     return lab_path, sim_path
 
 
-__all__ = ["LAB_YAML", "SIM_JSON", "LabProcess", "clear_state", "lab_file", "pid_alive", "read_state",
-           "sim_state", "start_lab_process", "write_state"]
+__all__ = ["LAB_YAML", "SIM_JSON", "LabProcess", "clear_state", "foreign_process", "lab_file", "pid_alive",
+           "process_identity", "read_state", "sim_state", "start_lab_process", "write_state"]

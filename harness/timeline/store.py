@@ -18,8 +18,12 @@ class Timeline:
     are called synchronously after the event is on disk; they must be cheap.
     """
 
-    def __init__(self, path: str | Path | None = None, clock: Callable[[], int] = monotonic_ns) -> None:
+    def __init__(self, path: str | Path | None = None, clock: Callable[[], int] = monotonic_ns,
+                 retain: bool = True) -> None:
+        """``retain=False``: events go to the file and the listeners only, not to memory (a
+        long-running writer such as the standalone peer, whose memory must stay flat)."""
         self._clock = clock
+        self._retain = retain
         self._lock = threading.Lock()
         self._events: list[Event] = []
         self._listeners: list[Listener] = []
@@ -40,7 +44,8 @@ class Timeline:
         event = Event(self._clock() if t_ns is None else int(t_ns), source, kind, fields)
         line = event.to_json() + "\n"
         with self._lock:
-            self._events.append(event)
+            if self._retain:
+                self._events.append(event)
             if self._file is not None:
                 self._file.write(line)
                 self._file.flush()
@@ -83,6 +88,7 @@ class Timeline:
         """A read-only timeline over a file written by another (possibly killed) process."""
         tl = cls.__new__(cls)
         tl._clock = monotonic_ns
+        tl._retain = True
         tl._lock = threading.Lock()
         tl._listeners = []
         tl.path = Path(path)

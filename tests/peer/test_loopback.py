@@ -152,8 +152,14 @@ async def test_whip_http_errors(tmp_path):
             assert r.status == 415
         async with http.options(peer.url) as r:
             assert r.status == 204 and r.headers["Accept-Post"] == "application/sdp"
-            assert r.headers["Access-Control-Allow-Origin"] == "*"
+            assert "Access-Control-Allow-Origin" not in r.headers  # no Origin: not a browser
+            assert r.headers["Server"] == "harness-whip"
+        page = "http://127.0.0.1:9999"  # a loopback page (a browser WHIP client on the lab machine)
+        async with http.options(peer.url, headers={"Origin": page}) as r:
+            assert r.headers["Access-Control-Allow-Origin"] == page and r.headers["Vary"] == "Origin"
             assert "Authorization" in r.headers["Access-Control-Allow-Headers"]
+        async with http.options(peer.url, headers={"Origin": "https://evil.example"}) as r:
+            assert r.status == 204 and "Access-Control-Allow-Origin" not in r.headers
         client = WhipClient(peer.url, TOKEN, ScriptedProbeTrack(MOUTH_SEED))
         await client.connect()
         base = peer.url.rsplit("/whip", 1)[0]
@@ -167,7 +173,10 @@ async def test_whip_http_errors(tmp_path):
             assert r.status == 200
         await client.drop()
     assert tl.events(kind="lab-limitation")[0].fields["what"] == "ice-restart"
-    assert [e.fields["status"] for e in tl.events(kind="whip-rejected")] == [401, 401, 400, 400]
+    assert [e.fields["status"] for e in tl.events(kind="whip-rejected")] == [400, 400, 413, 415]
+    # unauthenticated requests are counted, not one event each: the first at once, the rest at stop
+    counted = tl.events(kind="whip-unauthorized")
+    assert [e.fields["count"] for e in counted] == [1, 2] and counted[-1].fields["total"] == 3
     assert tl.events(kind="closed")[-1].fields["reason"] == "WHIP DELETE"
 
 

@@ -29,7 +29,9 @@ class Gap:
     """Probe audio missing from ``start_s`` to ``end_s``.
 
     ``kind`` is ``lost`` (the gap's audio never came: the latency after equals the latency before)
-    or ``delayed`` (audio resumed where it stopped: latency grew by the gap). ``lost_ms`` +
+    or ``delayed`` (audio resumed where it stopped: latency grew by the gap); ``missing-start`` (the
+    capture holds no probe from where it was due to the first match) or ``missing-end`` (none from
+    the last match to the end of the capture, or of the reference if that ends first). ``lost_ms`` +
     ``added_delay_ms`` = ``duration_ms``; ``added_delay_ms`` is exact to a sample (it comes from the
     alignment on both sides), the edges carry their own uncertainty (concealment blurs starts).
     """
@@ -87,6 +89,26 @@ class Segment:
 
 
 @dataclass(frozen=True)
+class LevelChange:
+    """The probe's level left its level at the start by more than the tolerance, with no gap needed.
+
+    ``kind``: ``step`` (it stayed changed to the end of the match), ``dip`` (quieter, then back) or
+    ``rise`` (louder, then back). ``change_db`` is the median level over the stretch relative to the
+    level of the first second of matched audio.
+    """
+
+    start_s: float
+    end_s: float
+    change_db: float
+    kind: str
+    reference: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start_s": _r(self.start_s, 3), "end_s": _r(self.end_s, 3),
+                "change_db": _r(self.change_db, 2), "kind": self.kind, "reference": self.reference}
+
+
+@dataclass(frozen=True)
 class EchoPoint:
     t_s: float
     erl_db: float
@@ -127,7 +149,7 @@ class Analysis:
     reference: str | None  # the reference gaps, segments and latency are about (most present)
     latency_ms: float | None  # at the first matched audio
     drift_ppm: float | None  # capture clock vs reference clock (+: the capture has more samples)
-    coverage: float  # matched time / time from the first to the last match (1.0: no gaps)
+    coverage: float  # matched time / the capture from where the probe was due to its end (1.0: no gaps)
     matched_s: float
     presence: dict[str, list[Interval]]
     gaps: list[Gap]
@@ -136,6 +158,17 @@ class Analysis:
     glitches: list[Gap]  # breaks shorter than 20 ms
     segments: list[Segment]
     echo: list[Echo]
+    level_changes: list[LevelChange] = field(default_factory=list)
+    polarity: str | None = None
+    """``normal`` or ``inverted`` (the capture chain flips the signal's sign: a property of the rig,
+    never a gap); None when no probe was found."""
+    expected_s: float = 0.0
+    """The stretch coverage is measured over: from where the probe was due to the capture's end."""
+    unjudged_s: float = 0.0
+    """Capture time after the reference ended: probe audio there cannot be checked (pass a longer
+    reference)."""
+    nonfinite_samples: int = 0
+    """NaN or infinite capture samples, taken as silence."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -154,7 +187,12 @@ class Analysis:
             "level_db": [_r(s.level_db, 2) for s in self.segments],
             "segments": [s.to_dict() for s in self.segments],
             "echo": [e.to_dict() for e in self.echo],
+            "level_changes": [c.to_dict() for c in self.level_changes],
+            "polarity": self.polarity,
+            "expected_s": _r(self.expected_s, 4),
+            "unjudged_s": _r(self.unjudged_s, 4),
+            "nonfinite_samples": self.nonfinite_samples,
         }
 
 
-__all__ = ["Analysis", "Echo", "EchoPoint", "Gap", "Interval", "Jump", "Segment"]
+__all__ = ["Analysis", "Echo", "EchoPoint", "Gap", "Interval", "Jump", "LevelChange", "Segment"]
