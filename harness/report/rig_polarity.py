@@ -60,12 +60,29 @@ def _downlink(timeline: Path) -> tuple[int, int | None]:
     return DOWNLINK_SEED, None
 
 
+def _recorded(wav: Path) -> tuple[bool, str | None]:
+    """The polarity the verdict's own analysis recorded beside the capture
+    (``audio/<route>.analysis.json``, ``{"analysis": {..., "polarity": ...}}``), if there is one."""
+    path = wav.with_name(wav.stem + ".analysis.json")
+    try:
+        analysis = json.loads(path.read_text(encoding="utf-8")).get("analysis") or {}
+    except (OSError, ValueError, AttributeError):
+        return False, None
+    if "polarity" not in analysis:
+        return False, None
+    return True, analysis["polarity"]
+
+
 def capture_polarity(wav: Path, timeline: Path | None = None) -> str | None:
-    """The polarity of one route capture against the downlink probe; None when it holds no probe."""
+    """The polarity of one route capture against the downlink probe; None when it holds no probe.
+    Read from the verdict's analysis file when the run wrote one, else analysed here."""
     from harness.audio.analyze import analyze
     from harness.audio.capture import read_capture
     from harness.audio.probe import probe
 
+    known, polarity = _recorded(wav)
+    if known:
+        return polarity
     rec = read_capture(wav)
     samples = rec.samples if rec.samples.ndim == 1 else rec.samples[:, 0]  # float32, full scale 1.0
     seed, origin = _downlink(timeline) if timeline is not None else _downlink(Path("/nonexistent"))

@@ -90,3 +90,12 @@ def test_doctor_prints_route_polarity(tmp_path: Path) -> None:
     finally:
         lab.terminate()
         lab.wait(30)
+
+
+def test_the_verdicts_own_analysis_is_read_when_kept(tmp_path: Path) -> None:
+    out = _report(tmp_path / "out")
+    audio = out / "tests" / FOLDER / "audio"
+    (audio / "bt_hfp.analysis.json").write_text(json.dumps({"route": "bt_hfp",
+                                                            "analysis": {"polarity": "inverted"}}))
+    got = {r.route: r.polarity for r in route_polarities(out)}
+    assert got["bt_hfp"] == "inverted" and got["speaker"] == "inverted" and got["receiver"] == "normal"
