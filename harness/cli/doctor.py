@@ -55,7 +55,7 @@ def polarity_section(captures: str | None) -> tuple[list[dict[str, Any]], str]:
     rows = route_polarities(captures)
     if not rows:
         return [], f"route polarity: {captures} holds no route captures"
-    lines = [f"route polarity (newest capture per phone and route in {captures}):"]
+    lines = [f"route polarity (newest capture that holds the downlink, per phone and route, in {captures}):"]
     for r in rows:
         what = POLARITY_TEXT.get(str(r.polarity), "unknown: no downlink probe in it")
         lines.append(f"  {r.device or '?'} {r.route}: {what}  ({r.test})")

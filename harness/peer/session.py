@@ -26,6 +26,7 @@ from harness.peer.rtp_log import RtpLogWriter
 from harness.peer.rtp_tap import UplinkTap, tap_receiver
 from harness.timeline import Timeline, monotonic_ns
 
+_FINGERPRINT = re.compile(r"[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){15,63}")
 STATS_INTERVAL_S = 2.0
 SILENCE_AFTER_MS = 500.0
 CONNECTION_LOST = "connection failed"
@@ -55,6 +56,18 @@ def check_offer(sdp: str) -> SessionDescription:
         raise OfferError("the offer has no ICE credentials (a=ice-ufrag/a=ice-pwd)")
     if "a=fingerprint" not in sdp:
         raise OfferError("the offer has no DTLS fingerprint (a=fingerprint)")
+    # offers that parse but could never connect (reliability-probe.md §3): refused now with the reason,
+    # not after 30-60 s of ICE/DTLS failing with a 201 already given
+    first = audio[0]
+    if first.port == 0:
+        raise OfferError("the audio m-line has port 0 (a rejected stream): offer a live audio stream")
+    if first.direction == "inactive":
+        raise OfferError("the offer's audio is a=inactive: offer sendrecv or sendonly")
+    if not any(c.name.lower() == "opus" and c.clockRate == 48000 for c in first.rtp.codecs):
+        raise OfferError("the offer's opus codec is not opus/48000/2")
+    prints = [f for m in audio for f in (m.dtls.fingerprints if m.dtls else [])]
+    if not prints or not all(_FINGERPRINT.fullmatch(f.value) for f in prints):
+        raise OfferError("the offer's DTLS fingerprint is not hex bytes (a=fingerprint:sha-256 AB:CD:...)")
     return parsed
 
 

@@ -5,8 +5,9 @@ inverting preamp). The analyzer handles that by itself (an inverted capture is a
 never called a gap), but the lab should know which routes of which phone do: it is a property of
 the rig, and an unexpected one usually means a wrong cable. Captures live in a run's report folder,
 ``OUT/tests/<test>/audio/<route>.wav`` with their timing sidecar; the phone a test ran on is in
-``results.json`` or ``progress.jsonl``. The newest capture of each (phone, route) is analysed
-against the downlink probe (seed and origin from that test's timeline).
+``results.json`` or ``progress.jsonl``. Per (phone, route) the newest capture in which the downlink
+probe played gives the polarity (analysed against the probe, seed and origin from that test's
+timeline, unless the verdict's analysis file beside it says).
 """
 
 from __future__ import annotations
@@ -60,12 +61,29 @@ def _downlink(timeline: Path) -> tuple[int, int | None]:
     return DOWNLINK_SEED, None
 
 
+def _recorded(wav: Path) -> tuple[bool, str | None]:
+    """The polarity the verdict's own analysis recorded beside the capture
+    (``audio/<route>.analysis.json``, ``{"analysis": {..., "polarity": ...}}``), if there is one."""
+    path = wav.with_name(wav.stem + ".analysis.json")
+    try:
+        analysis = json.loads(path.read_text(encoding="utf-8")).get("analysis") or {}
+    except (OSError, ValueError, AttributeError):
+        return False, None
+    if "polarity" not in analysis:
+        return False, None
+    return True, analysis["polarity"]
+
+
 def capture_polarity(wav: Path, timeline: Path | None = None) -> str | None:
-    """The polarity of one route capture against the downlink probe; None when it holds no probe."""
+    """The polarity of one route capture against the downlink probe; None when it holds no probe.
+    Read from the verdict's analysis file when the run wrote one, else analysed here."""
     from harness.audio.analyze import analyze
     from harness.audio.capture import read_capture
     from harness.audio.probe import probe
 
+    known, polarity = _recorded(wav)
+    if known:
+        return polarity
     rec = read_capture(wav)
     samples = rec.samples if rec.samples.ndim == 1 else rec.samples[:, 0]  # float32, full scale 1.0
     seed, origin = _downlink(timeline) if timeline is not None else _downlink(Path("/nonexistent"))
@@ -75,26 +93,31 @@ def capture_polarity(wav: Path, timeline: Path | None = None) -> str | None:
 
 
 def route_polarities(out: str | Path) -> list[RoutePolarity]:
-    """The newest capture of each (phone, route) in report folder ``out``, with its polarity."""
+    """Per (phone, route) of report folder ``out``: the polarity of the newest capture in which the
+    downlink probe played (a route a test never used says nothing), or None when none did."""
     out = Path(out)
     tests = out / "tests"
     if not tests.is_dir():
         return []
     devices = _devices_by_folder(out)
-    newest: dict[tuple[str, str], tuple[float, Path, str]] = {}
+    captures: dict[tuple[str, str], list[tuple[float, Path, str]]] = {}
     for wav in tests.glob("*/audio/*.wav"):
         if not Path(str(wav) + ".timing.jsonl").is_file():
             continue
         folder = wav.parent.parent.name
         key = (devices.get(folder, ""), wav.stem)
-        mtime = wav.stat().st_mtime
-        if key not in newest or mtime > newest[key][0]:
-            newest[key] = (mtime, wav, folder)
-    out_list = []
-    for (device, route), (_, wav, folder) in sorted(newest.items()):
-        try:
-            polarity = capture_polarity(wav, wav.parent.parent / "timeline.jsonl")
-        except (HarnessError, ValueError, OSError):  # an unreadable capture says nothing about polarity
-            polarity = None
-        out_list.append(RoutePolarity(device, route, polarity, wav, folder))
-    return out_list
+        captures.setdefault(key, []).append((wav.stat().st_mtime, wav, folder))
+    rows = []
+    for (device, route), found in sorted(captures.items()):
+        found.sort(key=lambda x: x[0], reverse=True)
+        row = RoutePolarity(device, route, None, found[0][1], found[0][2])
+        for _, wav, folder in found:
+            try:
+                polarity = capture_polarity(wav, wav.parent.parent / "timeline.jsonl")
+            except (HarnessError, ValueError, OSError):  # an unreadable capture says nothing about polarity
+                continue
+            if polarity is not None:
+                row = RoutePolarity(device, route, polarity, wav, folder)
+                break
+        rows.append(row)
+    return rows

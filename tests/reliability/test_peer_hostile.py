@@ -326,3 +326,23 @@ async def test_malformed_requests_name_no_versions_and_log_once(tmp_path: Path, 
     assert all(h.startswith(b"HTTP/1.0 400") and b"Server: harness-whip" in h for h in heads), heads[0]
     logged = [r for r in caplog.records if r.name == "aiohttp.server" and r.levelno >= 30]
     assert len(logged) == 1 and logged[0].exc_info is None and "\n" not in logged[0].getMessage()
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    (("a=fingerprint:sha-256", "a=fingerprint:sha-256 ZZ:ZZ"), "not hex bytes"),
+    (("m=audio", "m=audio 0 UDP/TLS/RTP/SAVPF 96"), "port 0"),
+    (("a=sendrecv", "a=inactive"), "a=inactive"),
+    (("a=rtpmap:96 opus/48000/2", "a=rtpmap:96 opus/0/2"), "not opus/48000/2"),
+])
+def test_offers_that_can_never_connect_are_refused_at_once(offer_sdp: str, change: tuple[str, str],
+                                                           reason: str) -> None:
+    """§3: they used to get 201 and fail 30-60 s later in ICE/DTLS."""
+    from harness.peer.session import OfferError, check_offer
+
+    key, new = change
+    lines = offer_sdp.split("\r\n")
+    assert any(line.startswith(key) for line in lines)
+    bad = "\r\n".join(new if line.startswith(key) else line for line in lines)
+    with pytest.raises(OfferError, match=reason):
+        check_offer(bad)
+    check_offer(offer_sdp)  # the real offer passes

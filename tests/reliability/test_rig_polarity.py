@@ -82,7 +82,7 @@ def test_doctor_prints_route_polarity(tmp_path: Path) -> None:
         r = subprocess.run([*doctor, "--captures", str(out), "--timeout", "5"], capture_output=True,
                            text=True, timeout=120)
         assert r.returncode in (0, 3), r.stderr
-        assert "route polarity (newest capture per phone and route" in r.stdout
+        assert "route polarity (newest capture that holds the downlink" in r.stdout
         assert "speaker: INVERTED" in r.stdout and "receiver: normal" in r.stdout
         bad = subprocess.run([*doctor, "--captures", str(tmp_path / "nope")], capture_output=True, text=True,
                              timeout=60)
@@ -90,3 +90,12 @@ def test_doctor_prints_route_polarity(tmp_path: Path) -> None:
     finally:
         lab.terminate()
         lab.wait(30)
+
+
+def test_the_verdicts_own_analysis_is_read_when_kept(tmp_path: Path) -> None:
+    out = _report(tmp_path / "out")
+    audio = out / "tests" / FOLDER / "audio"
+    (audio / "bt_hfp.analysis.json").write_text(json.dumps({"route": "bt_hfp",
+                                                            "analysis": {"polarity": "inverted"}}))
+    got = {r.route: r.polarity for r in route_polarities(out)}
+    assert got["bt_hfp"] == "inverted" and got["speaker"] == "inverted" and got["receiver"] == "normal"
