@@ -52,7 +52,7 @@ def cut_capture(src: Path, dst: Path, window: tuple[int, int]) -> tuple[float, f
     dst.parent.mkdir(parents=True, exist_ok=True)
     write_wav(dst, np.clip(rec.samples[a:b], -1.0, 1.0), rec.rate)
     lines: list[dict[str, Any]] = []
-    with open(sidecar_path(src), encoding="utf-8") as f:
+    with open(sidecar_path(rec.path), encoding="utf-8") as f:
         for line in f:
             try:
                 lines.append(json.loads(line))
@@ -64,7 +64,7 @@ def cut_capture(src: Path, dst: Path, window: tuple[int, int]) -> tuple[float, f
                 if x.get("kind") == "anchor" and a < int(x["frame"]) < b]
     status = [{**x, "frame": int(x["frame"]) - a} for x in lines
               if x.get("kind") == "status" and a <= int(x.get("frame", -1)) < b]
-    body = [{**header, "sample_format": "int16", "cut_from": str(src.name), "cut_frames": [a, b]},
+    body = [{**header, "sample_format": "int16", "cut_from": str(rec.path.name), "cut_frames": [a, b]},
             *anchors, *status, {"kind": "stop", "frames": b - a}]
     sidecar_path(dst).write_text("".join(json.dumps(x) + "\n" for x in body), encoding="utf-8")
     return a / rec.rate, b / rec.rate
