@@ -20,11 +20,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("history", help="the nightly history: ingest report folders, write the trends page",
                        description="Runs from many lab hosts in one database (SQLite or PostgreSQL), and a "
-                       "trends page over nights: pass rates, metric trends, new failures, flakes, lab health.")
+                       "trends page over nights: pass rates, metric trends, new failures, flakes, "
+                       "lab health.")
     actions = p.add_subparsers(dest="history_command", metavar="ACTION")
     db_help = (f"database URL (default {DEFAULT_URL}); a shared server: "
                "postgresql://USER:PASSWORD@HOST:PORT/DATABASE")
-    ingest = actions.add_parser("ingest", help="store report folders (harness run --out, or harness merge --out)")
+    ingest = actions.add_parser("ingest",
+                                help="store report folders (harness run --out, or harness merge --out)")
     ingest.add_argument("folders", nargs="+", metavar="OUT", help="report folders (with results.json)")
     ingest.add_argument("--db", default=DEFAULT_URL, help=db_help)
     ingest.add_argument("--night", help="the night (YYYY-MM-DD) these runs belong to (default: the date each "

@@ -100,19 +100,22 @@ def read_run(folder: Path, data: dict[str, Any], night: str | None = None) -> Ru
         measured = junit.pop_for(nodeid) if junit is not None else _numeric(t.get("metrics") or {})
         results.append(ResultRecord(
             position=i, nodeid=nodeid, scenario=str(t.get("name") or nodeid.rsplit("::", 1)[-1]),
-            device=str(t.get("device") or ""), udid=str(dev.get("udid") or ""), model=str(dev.get("model") or ""),
+            device=str(t.get("device") or ""), udid=str(dev.get("udid") or ""),
+            model=str(dev.get("model") or ""),
             ios=str(dev.get("ios") or ""), app_version=str(dev.get("app_version") or ""),
             app_build=str(dev.get("app_build") or ""), outcome=t["outcome"], rule=str(t.get("rule") or ""),
             lab_tag=str(t.get("lab_tag") or ""), duration_s=float(t.get("duration_s") or 0.0),
             message=str(t.get("message") or "")[:2000], metrics=measured))
-    duts = [d for d in devices.values() if d.get("role", "dut") == "dut" and (d.get("app_build") or d.get("app_version"))]
+    duts = [d for d in devices.values()
+            if d.get("role", "dut") == "dut" and (d.get("app_build") or d.get("app_version"))]
     pid = meta.get("pid", "")
     return RunRecord(
         run_key=f"{host}/{started:.6f}/{pid}", night=night or night_of(started), host=host,
         lab=lab_name(meta, folder), app_version=_joined(d.get("app_version") for d in duts),
         app_build=_joined(d.get("app_build") for d in duts),
         harness_version=str((meta.get("versions") or {}).get("voiceharness") or ""),
-        started_at=started, duration_s=round(max(finished - started, 0.0), 3), exit_code=int(data["exit_code"]),
+        started_at=started, duration_s=round(max(finished - started, 0.0), 3),
+        exit_code=int(data["exit_code"]),
         source=str(folder.resolve()), results=results)
 
 

@@ -59,7 +59,8 @@ def ingest(history: History, folders: list[str | Path], night: str | None = None
     return [ingest_run(history, run) for run in found]
 
 
-def print_ingested(done: list[Ingested], url: str, stream: IO[str] = sys.stdout) -> None:
+def print_ingested(done: list[Ingested], url: str, stream: IO[str] | None = None) -> None:
+    stream = stream or sys.stdout
     for d in done:
         state = "added" if d.added else "already there"
         print(f"{state:<13} {d.run_key}  ({d.results} results)  from {d.source}", file=stream)

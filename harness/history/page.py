@@ -41,7 +41,8 @@ def render(t: Trends, nights_asked: int) -> str:
         parts.append('<p id="summary">the history holds no runs yet: <code>harness history ingest OUT</code> '
                      "adds a report folder</p></body></html>")
         return "\n".join(parts)
-    parts.append(f'<p id="summary">{len(t.nights)} night(s) (up to {nights_asked} asked), {escape(t.nights[0])} '
+    parts.append(f'<p id="summary">{len(t.nights)} night(s) (up to {nights_asked} asked), '
+                 f"{escape(t.nights[0])} "
                  f"to tonight, <b>{escape(t.tonight)}</b>: {t.runs} run(s) from "
                  f"{escape(', '.join(t.hosts))}</p>")
     parts += [_flags(t), _new(t), _pass_rates(t), _metrics(t), _flaky(t), _health(t), "</body></html>"]
@@ -114,7 +115,8 @@ def _metrics(t: Trends) -> str:
 def _trend_figure(m: MetricTrend, nights: list[str]) -> str:
     tonight = nights[-1]
     p50, p95 = m.p(tonight, 50), m.p(tonight, 95)
-    now = f"tonight p50 {p50:.4g}, p95 {p95:.4g}" if p50 is not None and p95 is not None else "not measured tonight"
+    now = (f"tonight p50 {p50:.4g}, p95 {p95:.4g}" if p50 is not None and p95 is not None
+           else "not measured tonight")
     cls = f"trend flagged {m.flag}" if m.flag else "trend"
     why = f'<br><span class="flag {m.flag}">{escape(m.flag)}: {escape(m.why)}</span>' if m.flag else ""
     return (f'<figure class="{cls}" id="{m.anchor}" data-flag="{m.flag}">{_trend_svg(m, nights)}'
@@ -148,14 +150,16 @@ def _trend_svg(m: MetricTrend, nights: list[str]) -> str:
     last_i, last_p50 = points[-1][0], points[-1][1]
     flag = ""
     if m.flag and last_p50 is not None and last_i == len(nights) - 1:
-        flag = (f'<circle class="flagged-point" cx="{x(last_i)}" cy="{y(last_p50)}" r="6" fill="{FLAG_COLOUR}">'
+        flag = (f'<circle class="flagged-point" cx="{x(last_i)}" cy="{y(last_p50)}" r="6" '
+                f'fill="{FLAG_COLOUR}">'
                 f"<title>{escape(m.why)}</title></circle>")
     axis = (f'<text x="{pad_l - 4}" y="{y(hi) + 4}" font-size="10" text-anchor="end">{hi:.4g}</text>'
             f'<text x="{pad_l - 4}" y="{y(lo)}" font-size="10" text-anchor="end">{lo:.4g}</text>'
             f'<text x="{pad_l}" y="{PLOT_H - 4}" font-size="10">{escape(nights[0][5:])}</text>'
             f'<text x="{PLOT_W - pad_r}" y="{PLOT_H - 4}" font-size="10" text-anchor="end">'
             f"{escape(nights[-1][5:])}</text>"
-            f'<line x1="{pad_l}" y1="{PLOT_H - pad_b}" x2="{PLOT_W - pad_r}" y2="{PLOT_H - pad_b}" stroke="#999"/>')
+            f'<line x1="{pad_l}" y1="{PLOT_H - pad_b}" x2="{PLOT_W - pad_r}" y2="{PLOT_H - pad_b}" '
+            'stroke="#999"/>')
     dashed = ' stroke-dasharray="4 3"'
     return (f'<svg class="trend-plot" width="{PLOT_W}" height="{PLOT_H}" viewBox="0 0 {PLOT_W} {PLOT_H}" '
             f'xmlns="http://www.w3.org/2000/svg">{axis}{line(2, P95_COLOUR, "p95", dashed)}'
@@ -167,8 +171,9 @@ def _flaky(t: Trends) -> str:
             "of app build or iOS (between nights, or a rerun within one)</p>")
     if not t.flaky:
         return head + '<p id="flaky">none</p>'
-    rows = "".join(f'<tr class="flaky flagged" id="{f.anchor}"><td>{escape(f.scenario)}</td><td>{escape(f.phone)}'
-                   f"</td><td>{escape(f.ios)}</td><td>{len(f.flips)}</td><td>{escape('; '.join(f.flips))}</td></tr>"
+    rows = "".join(f'<tr class="flaky flagged" id="{f.anchor}"><td>{escape(f.scenario)}</td>'
+                   f"<td>{escape(f.phone)}</td><td>{escape(f.ios)}</td><td>{len(f.flips)}</td>"
+                   f"<td>{escape('; '.join(f.flips))}</td></tr>"
                    for f in t.flaky)
     return (head + '<table id="flaky"><tr><th>scenario</th><th>phone</th><th>iOS</th><th>changes</th>'
             f"<th>which</th></tr>{rows}</table>")
@@ -178,14 +183,18 @@ def _health(t: Trends) -> str:
     rows = []
     for h in t.health:
         cls = ' class="lab-health flagged"' if h.flagged_tag else ""
-        tags = ", ".join(f"{tag} x {n}" for tag, n in sorted(h.by_tag.items(), key=lambda kv: (-kv[1], kv[0])))
-        recent = ", ".join(f"{tag} x {n}" for tag, n in sorted(h.recent_by_tag.items(), key=lambda kv: (-kv[1], kv[0])))
+        tags, recent = _tags(h.by_tag), _tags(h.recent_by_tag)
         verdict = f"needs the lab's attention: {h.flagged_tag} again and again" if h.flagged_tag else ""
         rows.append(f'<tr{cls} id="{h.anchor}"><td>{escape(h.phone)}</td><td>{escape(h.model)}</td>'
                     f"<td>{escape(h.ios)}</td><td>{h.results}</td><td>{h.lab_faults} ({h.rate:.0%})</td>"
                     f"<td>{escape(tags)}</td><td>{escape(recent)}</td><td>{escape(verdict)}</td></tr>")
     return (f'<h2>lab health per phone</h2><p class="note">lab faults are the lab\'s, never the app\'s: '
-            f"{LAB_FAULT_REPEAT} or more of one tag in the last {LAB_HEALTH_NIGHTS} nights flags the phone</p>"
+            f"{LAB_FAULT_REPEAT} or more of one tag in the last {LAB_HEALTH_NIGHTS} nights flags the "
+            "phone</p>"
             '<table id="lab-health"><tr><th>phone</th><th>model</th><th>iOS</th><th>results</th>'
             f"<th>lab faults</th><th>by tag</th><th>last {LAB_HEALTH_NIGHTS} nights</th><th></th></tr>"
             + "".join(rows) + "</table>")
+
+
+def _tags(counts: dict[str, int]) -> str:
+    return ", ".join(f"{tag} x {n}" for tag, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))

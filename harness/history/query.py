@@ -56,7 +56,8 @@ def load_window(history: History, nights: int) -> tuple[list[str], list[Row]]:
     if not window:
         return [], []
     cols = [runs.c.night, runs.c.run_key, runs.c.host, runs.c.lab, runs.c.started_at, results.c.position,
-            results.c.scenario, results.c.nodeid, results.c.device, results.c.udid, results.c.model, results.c.ios,
+            results.c.scenario, results.c.nodeid, results.c.device, results.c.udid, results.c.model,
+            results.c.ios,
             results.c.app_version, results.c.app_build, results.c.outcome, results.c.rule, results.c.lab_tag,
             results.c.duration_s]
     with history.engine.connect() as c:

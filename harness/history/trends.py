@@ -214,7 +214,8 @@ def outside_trailing(t: MetricTrend, tonight: str) -> tuple[str, str] | None:
     p95 = float(np.percentile(trailing, 95))
     p5 = float(np.percentile(trailing, 5))
     return "outlier", (f"tonight {_fmt(value)} is outside its trailing distribution (p5 {_fmt(p5)}, "
-                       f"p50 {_fmt(centre)}, p95 {_fmt(p95)} over {len(trailing)} values; {z:+.1f} robust sd)")
+                       f"p50 {_fmt(centre)}, p95 {_fmt(p95)} over {len(trailing)} values; "
+                       f"{z:+.1f} robust sd)")
 
 
 def creeping(t: MetricTrend) -> tuple[str, str] | None:

@@ -85,7 +85,8 @@ def write_bundle(bundle: Path, result: TestResult, source_dir: Path, meta: dict[
             continue
         rel = p.relative_to(source_dir)
         target = dest / rel
-        if rel.parts[0] == "audio" and p.suffix == ".wav" and window is not None:
+        if rel.parts[0] == "audio" and p.suffix in (".wav", ".flac") and window is not None:
+            target = target.with_suffix(".wav")  # the cut of a FLAC capture is written as WAV
             try:
                 span = cut_capture(p, target, window)
             except Exception as exc:  # a torn capture: keep it whole rather than lose it
@@ -94,7 +95,7 @@ def write_bundle(bundle: Path, result: TestResult, source_dir: Path, meta: dict[
             if span is not None:
                 cuts[str(rel)] = {"from_s": round(span[0], 3), "to_s": round(span[1], 3)}
                 continue
-        cut_wav = dest / rel.parent / p.name.removesuffix(".timing.jsonl")
+        cut_wav = dest / rel.parent / Path(p.name.removesuffix(".timing.jsonl")).with_suffix(".wav")
         if p.name.endswith(".timing.jsonl") and cut_wav.exists():
             continue  # the cut wrote its own sidecar
         target.parent.mkdir(parents=True, exist_ok=True)

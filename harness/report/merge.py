@@ -194,7 +194,8 @@ def render_night(data: dict[str, Any]) -> str:
         f'<p id="run-summary">exit code <b>{data["exit_code"]}</b> (the worst of the hosts\') &mdash; '
         f'{escape(counts or "no tests")}</p>',
         '<p class="note">exit codes: 0 pass, 1 app failure, 2 usage or bad input, 3 only lab faults, '
-        '4 internal error. Files: <a href="results.json">results.json</a>, <a href="junit.xml">junit.xml</a>. '
+        '4 internal error. Files: <a href="results.json">results.json</a>, '
+        '<a href="junit.xml">junit.xml</a>. '
         "Each host's artifacts stay in its own folder, linked here.</p>",
         '<h2>hosts</h2><table id="parts"><tr><th>part</th><th>host</th><th>exit code</th><th>results</th>'
         f"<th>started</th><th>finished</th><th></th></tr>{parts}</table>",

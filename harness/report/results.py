@@ -76,7 +76,8 @@ def worst_exit_code(codes: Iterable[int]) -> ExitCode:
     found = set()
     for code in codes:
         if code not in RUN_EXIT_PRECEDENCE:
-            raise ValueError(f"{code} is not a run's exit code (one of {[int(c) for c in RUN_EXIT_PRECEDENCE]})")
+            known = [int(c) for c in RUN_EXIT_PRECEDENCE]
+            raise ValueError(f"{code} is not a run's exit code (one of {known})")
         found.add(ExitCode(code))
     return next((c for c in RUN_EXIT_PRECEDENCE if c in found), ExitCode.PASS)
 

@@ -78,7 +78,8 @@ def test_capture_time_maps_onto_the_timeline_clock(
             time.sleep(0.7)
         _wait_frames(cap, cap.frame_at(marks[-1]) + RATE // 2)
     rec = read_capture(tmp_path / "spk.wav")
-    assert rec.path == tmp_path / "spk.flac" and not (tmp_path / "spk.wav").exists()  # int16: FLAC once closed
+    # int16, the default: FLAC once closed
+    assert rec.path == tmp_path / "spk.flac" and not (tmp_path / "spk.wav").exists()
     assert sf.info(rec.path).format == "FLAC" and rec.complete
     errors_ms = []
     for burst, t_mark in zip(bursts, marks, strict=True):

@@ -46,6 +46,7 @@ def plugin_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("plugin-run")
     run = subprocess.run([sys.executable, "-m", "pytest", "tests/cli/scenarios/outcomes.py", "--harness-out",
                           str(out), f"--junitxml={out / 'junit.xml'}", "-o", "junit_family=xunit1",
-                          "-p", "no:cacheprovider", "-q"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+                          "-p", "no:cacheprovider", "-q"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert (out / "results.json").is_file() and (out / "junit.xml").is_file(), run.stdout[-3000:]
     return out

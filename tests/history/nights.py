@@ -25,8 +25,10 @@ NIGHTS = 10
 FIRST_NIGHT = (2026, 3, 1)
 DRIFT_FROM = 6  # the first night (0-based) whose latency climbs
 HOSTS = {
-    "lab-a": {"device": "iPhone A", "udid": "00008120-00000000000000A1", "model": "iPhone17,1", "ios": "18.5"},
-    "lab-b": {"device": "iPhone C", "udid": "00008110-00000000000000C3", "model": "iPhone14,5", "ios": "17.5.1"},
+    "lab-a": {"device": "iPhone A", "udid": "00008120-00000000000000A1", "model": "iPhone17,1",
+              "ios": "18.5"},
+    "lab-b": {"device": "iPhone C", "udid": "00008110-00000000000000C3", "model": "iPhone14,5",
+              "ios": "17.5.1"},
 }
 SCENARIOS = ("test_call_declined", "test_timer", "test_siri", "test_lock_screen")
 

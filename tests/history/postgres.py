@@ -53,7 +53,8 @@ def server() -> Iterator[str]:
     log = root / "server.log"
     try:
         subprocess.run([*prefix, str(bins / "initdb"), "-D", str(data), "-U", "harness", "-A", "trust",
-                        "--no-sync", "-E", "UTF8", "--locale", "C"], check=True, capture_output=True, timeout=120)
+                        "--no-sync", "-E", "UTF8", "--locale", "C"],
+                       check=True, capture_output=True, timeout=120)
         subprocess.run([*prefix, str(bins / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60",
                         "-o", f"-k {sock} -p {PORT} -c listen_addresses='' -c fsync=off", "start"],
                        check=True, capture_output=True, timeout=90)

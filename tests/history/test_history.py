@@ -58,15 +58,16 @@ def test_sqlite_and_postgresql_give_the_same_report_and_reingest_is_a_no_op(
 def test_metrics_come_from_pytests_own_junit_xml(tmp_path: Path, plugin_run: Path) -> None:
     """The numbers are read from the junit.xml pytest wrote (its format, not ours), matched to each
     result by pytest's test address; non-numeric properties (outcome, rule, device...) are not metrics."""
-    cases = [(c.get("classname"), c.get("name")) for c in ET.parse(plugin_run / "junit.xml").getroot().iter("testcase")]
+    root = ET.parse(plugin_run / "junit.xml").getroot()
+    cases = [(c.get("classname"), c.get("name")) for c in root.iter("testcase")]
     nodeids = [t["nodeid"] for t in json.loads((plugin_run / "results.json").read_text())["tests"]]
     assert sorted(junit_address(n) for n in nodeids) == sorted(cases)
     (run,) = read_runs(plugin_run)
     measured = {r.scenario: r.metrics for r in run.results}
     assert measured["test_passes"] == {"resume_latency_ms": 364.5}
     assert all(m == {} for name, m in measured.items() if name != "test_passes")
-    assert {r.scenario: (r.outcome, r.rule, r.lab_tag) for r in run.results}["test_lab_fault_in_teardown"] == \
-        ("lab-fault", "", "wda-down")
+    verdicts = {r.scenario: (r.outcome, r.rule, r.lab_tag) for r in run.results}
+    assert verdicts["test_lab_fault_in_teardown"] == ("lab-fault", "", "wda-down")
     passed = next(r for r in run.results if r.scenario == "test_passes")
     assert (passed.device, passed.model, passed.app_build, passed.udid) == \
         ("iPhone A", "iPhone15,2", "812", "00008120-0000000000000001")
@@ -86,8 +87,9 @@ def test_concurrent_ingest_from_two_processes_loses_nothing(db_url: str, night_f
     assert [p.returncode for p in procs] == [0, 0], outs
     added = [int(o.split(" run(s) added")[0].rsplit("\n", 1)[-1]) for o, _ in outs]
     assert sum(added) == 20, outs
-    expected = {"runs": 20, "results": sum(len(r.results) for f in night_folders for r in read_runs(f)),
-                "metrics": sum(len(x.metrics) for f in night_folders for r in read_runs(f) for x in r.results)}
+    found = [r for f in night_folders for r in read_runs(f)]
+    expected = {"runs": 20, "results": sum(len(r.results) for r in found),
+                "metrics": sum(len(x.metrics) for r in found for x in r.results)}
     assert counts(db_url) == expected
 
 
@@ -119,7 +121,8 @@ def test_the_migrations_make_exactly_the_schema(db_url: str) -> None:
 @pytest.mark.parametrize(("args", "words"), [
     (["history", "ingest", "/nonexistent/out"], ["/nonexistent/out", "no such results file"]),
     (["history", "ingest", "OUT", "--db", "mysql://u@h/db"], ["mysql", "SQLite and PostgreSQL"]),
-    (["history", "ingest", "OUT", "--db", "sqlite:////nonexistent/dir/h.sqlite"], ["/nonexistent/dir", "create it"]),
+    (["history", "ingest", "OUT", "--db", "sqlite:////nonexistent/dir/h.sqlite"],
+     ["/nonexistent/dir", "create it"]),
     (["history", "ingest", "OUT", "--db", "not a url"], ["not a database URL", "sqlite:///"]),
     (["history", "ingest", "OUT", "--db", "postgresql://harness@/h?host=/nonexistent-socket-dir"],
      ["cannot open the history database", "server up"]),
@@ -127,7 +130,8 @@ def test_the_migrations_make_exactly_the_schema(db_url: str) -> None:
     (["history", "report", "--nights", "0", "--out", "x"], ["--nights", "1 or more"]),
 ])
 def test_bad_input_is_a_usage_error_naming_the_fix(args: list[str], words: list[str], tmp_path: Path,
-                                                    plugin_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+                                                    plugin_run: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
     args = [str(plugin_run) if a == "OUT" else a for a in args]
     if "--db" not in args:
         args += ["--db", f"sqlite:///{tmp_path / 'h.sqlite'}"]

@@ -41,7 +41,8 @@ def test_merge_of_two_virtual_labs_is_one_report_with_the_worst_exit_code(tmp_pa
     assert data["exit_code"] == 1 and [p["exit_code"] for p in data["parts"]] == [1, 3]
     assert [p["path"] for p in data["parts"]] == ["../hosts/lab-a", "../hosts/lab-b"]
     labels = [p["label"] for p in data["parts"]]
-    duts = {(d["host"], d["name"], d["udid"]) for d in data["metadata"]["devices"].values() if d["role"] == "dut"}
+    duts = {(d["host"], d["name"], d["udid"]) for d in data["metadata"]["devices"].values()
+            if d["role"] == "dut"}
     assert {host for host, _, _ in duts} == set(labels) and len(duts) == 2  # each lab's phone
     by_host = {t["host"]: t for t in data["tests"]}
     assert by_host[labels[0]]["outcome"] == "app-failure" and by_host[labels[1]]["outcome"] == "lab-fault"

@@ -31,7 +31,8 @@ async def test_the_trends_page_flags_the_drift_the_flake_and_the_faulty_phone(
                 id: f.id, flag: f.dataset.flag, caption: f.querySelector('figcaption').textContent,
                 dot: f.querySelectorAll('circle.flagged-point').length,
                 rect: (() => { const r = f.getBoundingClientRect();
-                               return {x: r.x + scrollX, y: r.y + scrollY, width: r.width, height: r.height}; })()})),
+                               return {x: r.x + scrollX, y: r.y + scrollY,
+                                       width: r.width, height: r.height}; })()})),
             trends: document.querySelectorAll('figure.trend svg.trend-plot polyline.p50').length,
             flaky: [...document.querySelectorAll('#flaky tr.flaky')].map(r => r.textContent),
             health: [...document.querySelectorAll('#lab-health tr.flagged')].map(r => r.textContent),
@@ -55,7 +56,8 @@ async def test_the_trends_page_flags_the_drift_the_flake_and_the_faulty_phone(
     assert "test_siri" in flake and "iPhone A" in flake and "rerun" in flake
     (faulty,) = dom["health"]
     assert "iPhone C" in faulty and "wda-down x 5" in faulty
-    assert len(dom["newRows"]) == 1 and "test_timer" in dom["newRows"][0] and "same build" in dom["newRows"][0]
+    (new,) = dom["newRows"]
+    assert "test_timer" in new and "same build" in new
     assert dom["nights"] == nights.NIGHTS
     # painted, not only in the DOM: the flagged trend's red frame and dot
     img = decode_png(shot)

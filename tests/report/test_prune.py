@@ -76,8 +76,8 @@ def test_keep_audio_failures_prunes_a_passing_test_after_its_report(tmp_path: Pa
     folder = scene.build(out / "tests" / "t_call")
     (folder / "audio-chain").mkdir()
     (folder / "audio-chain" / "dev.wav").write_bytes(b"RIFF")
-    first = write_report(tmp_path / "full", _results(scene.build(tmp_path / "full" / "tests" / "t_call"), "pass"),
-                         run_metadata())
+    unpruned = scene.build(tmp_path / "full" / "tests" / "t_call")
+    first = write_report(tmp_path / "full", _results(unpruned, "pass"), run_metadata())
     data = write_report(out, _results(folder, "pass"), run_metadata(), keep_audio="failures")
     html = (out / "index.html").read_text()
     # the plots were drawn from the whole captures: same presence lanes and gap band as unpruned
@@ -103,11 +103,30 @@ def test_keep_audio_failures_prunes_a_passing_test_after_its_report(tmp_path: Pa
     assert json.loads((out / "results.json").read_text())["tests"][0]["artifacts"] == arts
 
 
-def test_keep_audio_failures_keeps_a_failing_test_whole_and_compresses_what_a_crash_left(tmp_path: Path) -> None:
+def test_keep_audio_failures_keeps_a_failing_test_whole_and_compresses_what_a_crash_left(
+        tmp_path: Path) -> None:
     out = tmp_path / "out"
     folder = scene.build(out / "tests" / "t_call")
     write_report(out, _results(folder, "app-failure"), run_metadata(), keep_audio="failures")
     names = sorted(p.name for p in (folder / "audio").iterdir())
-    assert names == ["receiver.flac", "receiver.flac.timing.jsonl", "speaker.flac", "speaker.flac.timing.jsonl"]
+    assert names == ["receiver.flac", "receiver.flac.timing.jsonl",
+                     "speaker.flac", "speaker.flac.timing.jsonl"]
     assert read_capture(folder / "audio" / "receiver.wav").complete
     assert 'href="tests/t_call/audio/receiver.flac"' in (out / "index.html").read_text()
+
+
+def test_a_repro_bundle_cuts_flac_captures_too(tmp_path: Path) -> None:
+    from harness.report.bundle import write_bundle
+
+    folder = scene.build(tmp_path / "t_call")
+    for name in ("receiver", "speaker"):
+        compress_capture(folder / "audio" / f"{name}.wav")
+    r = TestResult("testcases/test_x.py::test_call", "app-failure", rule="resume-on-should-resume",
+                   artifacts={"dir": str(folder)})
+    index = write_bundle(tmp_path / "bundle", r, folder, run_metadata(), {"run": ["harness", "run"]})
+    audio = index.parent / "tests" / "t_call" / "audio"
+    assert sorted(p.name for p in audio.iterdir()) == ["receiver.wav", "receiver.wav.timing.jsonl",
+                                                       "speaker.wav", "speaker.wav.timing.jsonl"]
+    cut, whole = read_capture(audio / "receiver.wav"), read_capture(folder / "audio" / "receiver.flac")
+    assert cut.complete and 0 < len(cut.samples) <= len(whole.samples)
+    assert "audio/receiver.flac: 0.0-10.0 s of the original" in (index.parent / "README.txt").read_text()

@@ -9,7 +9,8 @@ from harness.history.schema import metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:
-    raise RuntimeError("run the history migrations through harness.history.db.migrate (it passes the connection)")
+    raise RuntimeError("run the history migrations through harness.history.db.migrate "
+                       "(it passes the connection)")
 context.configure(connection=connection, target_metadata=metadata,
                   render_as_batch=connection.dialect.name == "sqlite")
 with context.begin_transaction():
