@@ -93,6 +93,8 @@ def _prune(ev: Evidence) -> bool:
             twin.unlink(missing_ok=True)
             sidecar_path(twin).unlink(missing_ok=True)
         changed = True
+    if (ev.dir / "audio").is_dir() and not any((ev.dir / "audio").iterdir()):
+        (ev.dir / "audio").rmdir()
     if (ev.dir / CHAIN_DIR).is_dir():
         shutil.rmtree(ev.dir / CHAIN_DIR)
         changed = True

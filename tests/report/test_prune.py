@@ -86,7 +86,7 @@ def test_keep_audio_failures_prunes_a_passing_test_after_its_report(tmp_path: Pa
     assert html.count('class="presence"') == full.count('class="presence"') > 0
     assert first["exit_code"] == data["exit_code"] == 0
     # the whole recordings are gone, an excerpt of the route that carried the call is there
-    assert not list((folder / "audio").glob("*.*")) and not (folder / "audio-chain").exists()
+    assert not (folder / "audio").exists() and not (folder / "audio-chain").exists()
     assert not list((folder / "peer").rglob("*.wav"))
     excerpts = sorted(p.name for p in (folder / "audio-excerpts").iterdir())
     assert excerpts == ["receiver-1.flac", "receiver-1.flac.timing.jsonl"]
