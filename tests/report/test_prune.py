@@ -57,12 +57,15 @@ def test_a_crash_while_compressing_leaves_one_readable_capture(tmp_path: Path) -
 
 
 def test_float_captures_and_wide_interfaces_stay_wav(tmp_path: Path) -> None:
-    wav = _wav_capture(tmp_path / "t")
-    side = sidecar_path(wav)
-    lines = [json.loads(x) for x in side.read_text().splitlines()]
-    lines[0]["sample_format"] = "float32"
-    side.write_text("".join(json.dumps(x) + "\n" for x in lines))
-    assert compress_capture(wav) == wav and wav.exists()
+    """FLAC holds integers, up to 8 channels: a float32 capture, or a real rig's 10-channel USB
+    interface recorded as one stream, stays WAV (and is read as before)."""
+    for i, change in enumerate(({"sample_format": "float32"}, {"channels": 10})):
+        wav = _wav_capture(tmp_path / f"t{i}")
+        side = sidecar_path(wav)
+        lines = [json.loads(x) for x in side.read_text().splitlines()]
+        lines[0].update(change)
+        side.write_text("".join(json.dumps(x) + "\n" for x in lines))
+        assert compress_capture(wav) == wav and wav.exists() and not wav.with_suffix(".flac").exists()
 
 
 def _results(folder: Path, outcome: str) -> list[TestResult]:
