@@ -15,6 +15,15 @@ WAV reader sees all but the last fraction of a second; :func:`read_capture` reco
 the file size. Status flags (input overflow...) go to the sidecar and the timeline. They do not
 catch every dropout: the analyzer finds those from content.
 
+Stored as FLAC: a capture that closes cleanly is rewritten losslessly as FLAC (about 40 % of the
+WAV's size on the virtual lab's captures) by :func:`compress_capture`, which checks that the FLAC
+decodes to the same samples before it removes the WAV. FLAC is not written while recording: a FLAC
+stream cut by SIGKILL has no length in its header (libsndfile reports an unknown length and
+soundfile cannot read it; tried), while a cut WAV stays readable. So a writer killed mid-recording
+leaves its WAV, which every reader still reads, and the end of the run compresses it
+(:mod:`harness.report.prune`). Readers may name a capture by either suffix: :func:`capture_file`
+finds the file it is in.
+
 Open the players of a virtual lab before recording: an idle null sink delivers nothing to its
 monitor, and the first second of a capture is warm-up.
 """
@@ -65,6 +74,91 @@ def _wav_header(fmt: str, channels: int, rate: int, data_bytes: int) -> bytes:
 def sidecar_path(path: str | os.PathLike[str]) -> Path:
     path = Path(path)
     return path.with_name(path.name + ".timing.jsonl")
+
+
+CAPTURE_SUFFIXES = (".flac", ".wav")
+"""What a capture is stored as, in the order a reader looks: FLAC once its writer closed it, WAV
+while recording, after a crash, or for a format FLAC cannot hold (float32, more than 8 channels)."""
+FLAC_MAX_CHANNELS = 8
+
+
+def capture_file(path: str | os.PathLike[str]) -> Path:
+    """The file capture ``path`` is in, whichever of its suffixes it was named by (``receiver.wav``
+    finds ``receiver.flac``): the first of :data:`CAPTURE_SUFFIXES` present with its sidecar."""
+    path = Path(path)
+    if path.suffix not in CAPTURE_SUFFIXES:
+        return path
+    for suffix in CAPTURE_SUFFIXES:
+        candidate = path.with_suffix(suffix)
+        if candidate.is_file() and sidecar_path(candidate).is_file():
+            return candidate
+    return path
+
+
+def is_capture(path: Path) -> bool:
+    """A capture file (not a leftover twin): a WAV whose FLAC is complete is shadowed by it."""
+    if path.suffix not in CAPTURE_SUFFIXES or not sidecar_path(path).is_file():
+        return False
+    return capture_file(path) == path
+
+
+def compress_capture(path: str | os.PathLike[str]) -> Path:
+    """Rewrite a closed int16 capture WAV (and its sidecar) as FLAC; return the file it is in now.
+
+    Crash-safe at every step: the FLAC goes to a temporary file, is read back and compared sample
+    for sample with the WAV, fsynced, its sidecar copied, and only then renamed into place; the WAV
+    and its sidecar are removed last. A crash before the rename leaves the WAV (and a ``.tmp``); after
+    it, :func:`capture_file` prefers the complete FLAC. Float32 captures and captures wider than
+    :data:`FLAC_MAX_CHANNELS` stay WAV (FLAC holds integer samples, up to 8 channels).
+    """
+    import soundfile as sf
+
+    wav = Path(path)
+    if wav.suffix != ".wav":
+        return capture_file(wav)
+    header = _sidecar_header(sidecar_path(wav))
+    if header.get("sample_format") != "int16" or int(header.get("channels", 0)) > FLAC_MAX_CHANNELS:
+        return wav
+    channels, rate = int(header["channels"]), int(header["rate"])
+    data = _raw_frames(wav, "int16", channels)
+    flac, tmp = wav.with_suffix(".flac"), wav.with_suffix(".flac.tmp")
+    with sf.SoundFile(tmp, "w", samplerate=rate, channels=channels, format="FLAC", subtype="PCM_16") as f:
+        f.write(data)
+    back, _ = sf.read(tmp, dtype="int16", always_2d=True)
+    if back.shape != data.shape or not np.array_equal(back, data):
+        tmp.unlink(missing_ok=True)
+        raise RuntimeError(f"{wav}: the FLAC copy does not decode to the same samples; kept the WAV")
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+    side_tmp = sidecar_path(flac).with_name(sidecar_path(flac).name + ".tmp")
+    side_tmp.write_bytes(sidecar_path(wav).read_bytes())
+    side_tmp.replace(sidecar_path(flac))
+    tmp.replace(flac)
+    wav.unlink()
+    sidecar_path(wav).unlink(missing_ok=True)
+    return flac
+
+
+def _sidecar_header(side: Path) -> dict[str, Any]:
+    with open(side, encoding="utf-8") as f:
+        for line in f:
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                break
+            if rec.get("kind") == "header":
+                return rec
+    return {}
+
+
+def _raw_frames(wav: Path, fmt: str, channels: int) -> np.ndarray:
+    """The frames of a capture WAV as written, counted from the file size (a crash-cut header's
+    sizes may be short), shape (n, channels)."""
+    _, width, dtype = _FORMATS[fmt]
+    frame_bytes = width * channels
+    raw = wav.read_bytes()[_HEADER:]
+    n = len(raw) // frame_bytes
+    return np.frombuffer(raw[: n * frame_bytes], dtype=dtype).reshape(n, channels)
 
 
 def fit_rate(anchors: Sequence[tuple[int, int]], rate: int) -> float:
@@ -168,8 +262,9 @@ class Recording:
 
 
 def read_capture(path: str | os.PathLike[str]) -> Recording:
-    """Read a capture WAV and its sidecar; the data length comes from the file size (crash-safe)."""
-    path = Path(path)
+    """Read a capture (FLAC, or WAV whose data length comes from the file size: crash-safe) and its
+    sidecar. ``path`` may name either suffix (:func:`capture_file`)."""
+    path = capture_file(path)
     side = sidecar_path(path)
     if not path.is_file():
         raise UsageError(f"{path}: no such capture file")
@@ -198,16 +293,25 @@ def read_capture(path: str | os.PathLike[str]) -> Recording:
     if not header:
         raise UsageError(f"{side}: no header line; not a harness capture sidecar")
     fmt, channels, rate = header["sample_format"], int(header["channels"]), int(header["rate"])
-    _, width, dtype = _FORMATS[fmt]
-    frame_bytes = width * channels
-    raw = path.read_bytes()[_HEADER:]
-    n = len(raw) // frame_bytes
-    data = np.frombuffer(raw[: n * frame_bytes], dtype=dtype).reshape(n, channels)
+    data = _read_flac(path, channels) if path.suffix == ".flac" else _raw_frames(path, fmt, channels)
     samples = data.astype(np.float32) / 32768.0 if fmt == "int16" else data.astype(np.float32)
     if channels == 1:
         samples = samples[:, 0]
     return Recording(path, np.ascontiguousarray(samples), rate, list(header["channel_names"]),
                      header["device"], anchors, status, complete)
+
+
+def _read_flac(path: Path, channels: int) -> np.ndarray:
+    """A FLAC capture's int16 frames as written (soundfile; exact for 16-bit FLAC)."""
+    import soundfile as sf
+
+    try:
+        data, _ = sf.read(path, dtype="int16", always_2d=True)
+    except (OSError, RuntimeError, ValueError) as exc:  # soundfile raises LibsndfileError(RuntimeError)
+        raise UsageError(f"{path}: not a readable FLAC capture ({exc})") from exc
+    if data.shape[1] != channels:
+        raise UsageError(f"{path}: {data.shape[1]} channels, but its sidecar says {channels}")
+    return data
 
 
 def _window_origin(origins: list[float], blocks: int) -> float | None:
@@ -235,6 +339,7 @@ class Capture:
     ``channel_names`` labels the stream's channels (default: ``name`` for mono, ``name:N`` else).
     ``split`` (``{name: channel}``) also writes those channels each to ``split_dir/<name>.wav``
     with the same timing (one stream, one clock, a mono file per route for every reader).
+    ``compress``: on a clean close, rewrite each file as FLAC (:func:`compress_capture`).
     """
 
     def __init__(
@@ -255,6 +360,7 @@ class Capture:
         stall_s: float = 2.0,
         split: Mapping[str, int] | None = None,
         split_dir: str | os.PathLike[str] | None = None,
+        compress: bool = True,
     ) -> None:
         if sample_format not in _FORMATS:
             raise UsageError(f"capture sample_format must be one of {sorted(_FORMATS)}, "
@@ -279,6 +385,7 @@ class Capture:
                                  f"stream has channels 0..{channels - 1}")
             if tap.path == self.path:
                 raise UsageError(f"capture {self.name}: channel file {tap.path} would overwrite the capture")
+        self.compress = compress
         self._flush_frames = int(flush_s * rate)
         self._anchor_frames = int(anchor_s * rate)
         self._stall_s = stall_s
@@ -371,6 +478,15 @@ class Capture:
             self._side_line({"kind": "stop", "frames": self.frames})
             self._close_files()
             self._emit("capture-stopped", frames=self.frames, seconds=round(self.frames / self.rate, 3))
+            if self.compress:
+                self._compress()
+
+    def _compress(self) -> None:
+        for path in [self.path, *(tap.path for tap in self._taps)]:
+            try:
+                compress_capture(path)
+            except Exception as exc:  # the WAV stays, and every reader reads it
+                self._emit("capture-compress-failed", path=str(path), error=f"{type(exc).__name__}: {exc}")
 
     def __enter__(self) -> Capture:
         return self.open()

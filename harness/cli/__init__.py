@@ -21,7 +21,7 @@ from harness import __version__
 from harness.errors import ExitCode, HarnessError, LabFault
 
 SUBCOMMANDS = ("probe", "analyze", "peer", "sim", "devices", "doctor", "phone", "run", "repro", "watch",
-               "report")
+               "report", "merge", "history")
 
 
 def build_parser() -> argparse.ArgumentParser:

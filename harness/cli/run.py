@@ -43,6 +43,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="report folder (default: ./out); emptied of an earlier report")
     p.add_argument("-n", dest="workers", type=int, default=0,
                    help="pytest-xdist workers (one per DUT; default: none)")
+    p.add_argument("--keep-audio", choices=("failures", "all"), default="failures",
+                   help="failures (default): a passing test keeps its analysis, plots and excerpts around "
+                   "each interruption, not its whole recordings; all: keep every recording")
+    p.add_argument("--history", metavar="DB_URL",
+                   help="at the end, ingest the run into this history database (see `harness history`)")
     p.set_defaults(func=run)
 
 
@@ -272,14 +277,23 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError("--device names one DUT, and a DUT takes one worker: drop -n or --device")
     scenarios = check_scenarios(args.scenarios)
     check_lab_options(args)
+    history = None
+    if args.history:
+        from harness.history.db import History
+
+        history = History.open(args.history)  # a wrong URL or a database that is down: before the run
     out = prepare_out(Path(args.out))
     print(f"harness run: {' '.join(scenarios)} on {args.lab or 'the virtual lab'}"
           f"{f' (defect {args.defect})' if args.defect else ''}; report in {out}", flush=True)
     with lab_for_run(args, out / "virtual-lab") as lab_file:
         result = run_pytest(scenarios, lab_file, out, device=args.device, defect=args.defect,
-                            workers=args.workers)
+                            workers=args.workers, extra=["--harness-keep-audio", args.keep_audio])
     code = outcome_of(result)
     print_summary(result.results or {}, out)
+    if history is not None:
+        from harness.history.ingest import ingest_after_run
+
+        code = ingest_after_run(history, out, code)
     return code
 
 

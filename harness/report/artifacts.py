@@ -1,7 +1,9 @@
 """What a test's artifacts folder shows, read back for the report.
 
-The folder holds ``timeline.jsonl`` (every event on the lab clock), ``audio/<route>.wav`` with their
-timing sidecars (one capture per output route of the DUT), ``peer/<call>/`` (uplink WAVs, RTP
+The folder holds ``timeline.jsonl`` (every event on the lab clock), ``audio/<route>.flac`` (or
+``.wav``, see :func:`harness.audio.capture.capture_file`) with their timing sidecars (one capture
+per output route of the DUT; ``audio-excerpts/`` instead when a passing test's audio was pruned,
+:mod:`harness.report.prune`), ``peer/<call>/`` (uplink WAVs, RTP
 logs), per phone folders with screenshots and page sources saved by recipes, and, written by the
 report, ``device-log.txt``. Here they become lanes for the timeline plot: where the downlink probe
 was heard per route (the analyzer on each capture, mapped onto the lab clock), gap bands (no route
@@ -17,12 +19,14 @@ from typing import Any
 
 import numpy as np
 
+from harness.audio.capture import CAPTURE_SUFFIXES, is_capture
 from harness.timeline import Event, read_events
 
 LEVEL_WINDOW_S = 0.02
 LEVEL_FLOOR_DB = -100.0
 MIN_GAP_S = 0.2  # shorter breaks in the union of routes are not drawn as gap bands
 OPEN_GAP_S = 1.0  # silence this long at the end of the captures is a gap that never closed
+EXCERPTS_DIR = "audio-excerpts"  # a pruned test's route captures, cut around each interruption
 
 
 @dataclass
@@ -113,15 +117,21 @@ def gather(folder: str | Path, phones: dict[str, str] | None = None,
 
 
 def list_files(folder: Path) -> dict[str, list[Path]]:
-    files: dict[str, list[Path]] = {"audio": [], "peer": [], "screenshots": [], "logs": [], "other": []}
+    files: dict[str, list[Path]] = {"audio": [], "excerpts": [], "peer": [], "screenshots": [], "logs": [],
+                                    "other": []}
     if not folder.is_dir():
         return files
     for p in sorted(folder.rglob("*")):
         if not p.is_file() or p.name.endswith((".tmp", ".timing.jsonl")):
             continue
         rel = p.relative_to(folder)
-        if rel.parts[0] == "audio" and p.suffix == ".wav" and Path(str(p) + ".timing.jsonl").is_file():
+        timed = p.suffix in CAPTURE_SUFFIXES and Path(str(p) + ".timing.jsonl").is_file()
+        if timed and not is_capture(p):
+            continue  # a WAV whose FLAC copy is complete (a crash between the two): the FLAC is listed
+        if rel.parts[0] == "audio" and timed:
             files["audio"].append(p)
+        elif rel.parts[0] == EXCERPTS_DIR and p.suffix in CAPTURE_SUFFIXES:
+            files["excerpts"].append(p)
         elif rel.parts[0] == "peer":
             files["peer"].append(p)
         elif p.suffix in (".png", ".jpg"):

@@ -34,15 +34,17 @@ def phone_names(meta: dict[str, Any]) -> dict[str, str]:
 
 
 def write_report(out: str | Path, results: list[TestResult], meta: dict[str, Any],
-                 title: str = "harness run") -> dict[str, Any]:
-    """Fill in each test's artifact list, write results.json, then device logs and index.html."""
+                 title: str = "harness run", keep_audio: str | None = None) -> dict[str, Any]:
+    """Fill in each test's artifact list, write results.json, then device logs and index.html.
+
+    ``keep_audio`` (``failures`` or ``all``; None: leave the folders as they are): once the report
+    is written, prune passing tests' audio to excerpts (:mod:`harness.report.prune`), then write
+    results.json and index.html again from what the report already read, so every link holds.
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     names = phone_names(meta)
-    for r in results:
-        folder = _artifact_dir(out, r)
-        if folder is not None:
-            r.artifacts.update(_artifact_index(out, folder))
+    _index_artifacts(out, results)
     data = write_results(out / "results.json", results, meta)
     folders: dict[str, ArtifactFolder | None] = {}
     for r in results:
@@ -59,13 +61,35 @@ def write_report(out: str | Path, results: list[TestResult], meta: dict[str, Any
             traceback.print_exc()
             print(f"harness report: could not read the artifacts of {r.nodeid}", file=sys.stderr)
             folders[r.nodeid] = None
+    _write_index(out, results, meta, data, folders, title)
+    if keep_audio is not None:
+        from harness.report.prune import prune_audio
+
+        if prune_audio(results, folders, keep_audio):
+            for ev in folders.values():
+                if ev is not None:
+                    ev.files = list_files(ev.dir)
+            _index_artifacts(out, results)
+            data = write_results(out / "results.json", results, meta)
+            _write_index(out, results, meta, data, folders, title)
+    return data
+
+
+def _index_artifacts(out: Path, results: list[TestResult]) -> None:
+    for r in results:
+        folder = _artifact_dir(out, r)
+        if folder is not None:
+            r.artifacts.update(_artifact_index(out, folder))
+
+
+def _write_index(out: Path, results: list[TestResult], meta: dict[str, Any], data: dict[str, Any],
+                 folders: dict[str, ArtifactFolder | None], title: str) -> None:
     from harness.report.html import render_index
 
     html = render_index(out, results, meta, data["summary"], data["exit_code"], folders, title=title)
     tmp = out / "index.html.tmp"
     tmp.write_text(html, encoding="utf-8")
     tmp.replace(out / "index.html")
-    return data
 
 
 def _artifact_dir(out: Path, r: TestResult) -> Path | None:
@@ -90,7 +114,7 @@ def _artifact_index(out: Path, folder: Path) -> dict[str, Any]:
     if (folder / "timeline.jsonl").is_file():
         index["timeline"] = rel(folder / "timeline.jsonl")
     index["device_log"] = rel(folder / DEVICE_LOG)
-    for key in ("audio", "peer", "screenshots"):
+    for key in ("audio", "excerpts", "peer", "screenshots"):
         index[key] = [rel(p) for p in files[key]]
     index["logs"] = [rel(p) for p in files["logs"] if p.name not in ("timeline.jsonl", DEVICE_LOG)]
     return index

@@ -52,7 +52,7 @@ def cut_capture(src: Path, dst: Path, window: tuple[int, int]) -> tuple[float, f
     dst.parent.mkdir(parents=True, exist_ok=True)
     write_wav(dst, np.clip(rec.samples[a:b], -1.0, 1.0), rec.rate)
     lines: list[dict[str, Any]] = []
-    with open(sidecar_path(src), encoding="utf-8") as f:
+    with open(sidecar_path(rec.path), encoding="utf-8") as f:
         for line in f:
             try:
                 lines.append(json.loads(line))
@@ -64,7 +64,7 @@ def cut_capture(src: Path, dst: Path, window: tuple[int, int]) -> tuple[float, f
                 if x.get("kind") == "anchor" and a < int(x["frame"]) < b]
     status = [{**x, "frame": int(x["frame"]) - a} for x in lines
               if x.get("kind") == "status" and a <= int(x.get("frame", -1)) < b]
-    body = [{**header, "sample_format": "int16", "cut_from": str(src.name), "cut_frames": [a, b]},
+    body = [{**header, "sample_format": "int16", "cut_from": str(rec.path.name), "cut_frames": [a, b]},
             *anchors, *status, {"kind": "stop", "frames": b - a}]
     sidecar_path(dst).write_text("".join(json.dumps(x) + "\n" for x in body), encoding="utf-8")
     return a / rec.rate, b / rec.rate
@@ -85,7 +85,8 @@ def write_bundle(bundle: Path, result: TestResult, source_dir: Path, meta: dict[
             continue
         rel = p.relative_to(source_dir)
         target = dest / rel
-        if rel.parts[0] == "audio" and p.suffix == ".wav" and window is not None:
+        if rel.parts[0] == "audio" and p.suffix in (".wav", ".flac") and window is not None:
+            target = target.with_suffix(".wav")  # the cut of a FLAC capture is written as WAV
             try:
                 span = cut_capture(p, target, window)
             except Exception as exc:  # a torn capture: keep it whole rather than lose it
@@ -94,7 +95,7 @@ def write_bundle(bundle: Path, result: TestResult, source_dir: Path, meta: dict[
             if span is not None:
                 cuts[str(rel)] = {"from_s": round(span[0], 3), "to_s": round(span[1], 3)}
                 continue
-        cut_wav = dest / rel.parent / p.name.removesuffix(".timing.jsonl")
+        cut_wav = dest / rel.parent / Path(p.name.removesuffix(".timing.jsonl")).with_suffix(".wav")
         if p.name.endswith(".timing.jsonl") and cut_wav.exists():
             continue  # the cut wrote its own sidecar
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -110,7 +110,9 @@ def _metrics_table(r: TestResult) -> str:
 
 
 def _files(out: Path, ev: ArtifactFolder) -> str:
-    groups = [("recordings (route captures)", ev.files["audio"]), ("peer (uplink)", ev.files["peer"]),
+    groups = [("recordings (route captures)", ev.files["audio"]),
+              ("recordings around each interruption (the rest pruned: the test passed)",
+               ev.files.get("excerpts", [])), ("peer (uplink)", ev.files["peer"]),
               ("screenshots", ev.files["screenshots"]), ("logs", ev.files["logs"]),
               ("other", ev.files["other"])]
     parts = ["<h3>files</h3><ul class=files>"]

@@ -24,6 +24,7 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from harness.errors import ExitCode, UsageError
 from harness.report.classify import Verdict, classify
 
 __all__ = ["OUTCOMES", "SCHEMA", "TestResult", "Verdict", "classify", "exit_code", "read_results",
-           "run_metadata", "summarize", "write_results"]
+           "run_metadata", "summarize", "worst_exit_code", "write_results"]
 
 SCHEMA = 2
 OUTCOMES = ("pass", "app-failure", "lab-fault", "error", "skipped")
@@ -63,16 +64,27 @@ class TestResult:
         return {"name": self.name, **asdict(self)}
 
 
+OUTCOME_EXIT_CODES = {"error": ExitCode.INTERNAL, "app-failure": ExitCode.APP_FAILURE,
+                      "lab-fault": ExitCode.LAB_FAULT, "pass": ExitCode.PASS, "skipped": ExitCode.PASS}
+RUN_EXIT_PRECEDENCE = (ExitCode.INTERNAL, ExitCode.APP_FAILURE, ExitCode.LAB_FAULT, ExitCode.PASS)
+"""Worst first: a harness error makes a run untrustworthy, then an app failure, then lab faults."""
+
+
+def worst_exit_code(codes: Iterable[int]) -> ExitCode:
+    """The worst of run exit codes by :data:`RUN_EXIT_PRECEDENCE` (PASS for none); ValueError for a
+    code a run cannot end with (2 is a command's usage error, never a run's)."""
+    found = set()
+    for code in codes:
+        if code not in RUN_EXIT_PRECEDENCE:
+            known = [int(c) for c in RUN_EXIT_PRECEDENCE]
+            raise ValueError(f"{code} is not a run's exit code (one of {known})")
+        found.add(ExitCode(code))
+    return next((c for c in RUN_EXIT_PRECEDENCE if c in found), ExitCode.PASS)
+
+
 def exit_code(results: list[TestResult]) -> ExitCode:
     """0 all pass (or skipped); 1 any app failure; 3 only lab faults; 4 any harness error."""
-    outcomes = {r.outcome for r in results}
-    if "error" in outcomes:
-        return ExitCode.INTERNAL
-    if "app-failure" in outcomes:
-        return ExitCode.APP_FAILURE
-    if "lab-fault" in outcomes:
-        return ExitCode.LAB_FAULT
-    return ExitCode.PASS
+    return worst_exit_code(OUTCOME_EXIT_CODES[r.outcome] for r in results)
 
 
 def summarize(results: list[TestResult]) -> dict[str, int]:

@@ -78,6 +78,9 @@ def test_capture_time_maps_onto_the_timeline_clock(
             time.sleep(0.7)
         _wait_frames(cap, cap.frame_at(marks[-1]) + RATE // 2)
     rec = read_capture(tmp_path / "spk.wav")
+    # int16, the default: FLAC once closed
+    assert rec.path == tmp_path / "spk.flac" and not (tmp_path / "spk.wav").exists()
+    assert sf.info(rec.path).format == "FLAC" and rec.complete
     errors_ms = []
     for burst, t_mark in zip(bursts, marks, strict=True):
         found = locate(rec.samples, burst, around=rec.frame_at(t_mark), span=RATE // 4)

@@ -52,7 +52,7 @@ def test_an_app_gap_and_a_capture_dropout_are_told_apart_by_the_reference(
             rig.close()
     tear_down(topo)
     # one stream, split per route; the chain file holds every channel, reference last
-    chain = read_capture(next((tmp_path / "audio-chain").glob("*.wav")))
+    chain = read_capture(next((tmp_path / "audio-chain").glob("*.flac")))  # FLAC once closed
     assert chain.channel_names == ["receiver", "speaker", "reference"]
     rx = read_capture(rig.wav("receiver"))
     assert rx.samples.ndim == 1 and len(rx.samples) == len(chain.samples) and rx.anchors == chain.anchors

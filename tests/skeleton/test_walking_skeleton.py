@@ -39,7 +39,9 @@ def lab_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LabProce
     sim = start_lab_process(base / "lab", phones=2)
     try:
         out = base / "out"
-        run = harness_run("--lab", str(sim.lab_yaml), "--out", str(out))
+        # --keep-audio all: the gap is measured on the whole receiver capture, which a passing test
+        # would otherwise keep only as an excerpt
+        run = harness_run("--lab", str(sim.lab_yaml), "--out", str(out), "--keep-audio", "all")
         yield sim, out, run
     finally:
         sim.stop()
