@@ -350,11 +350,15 @@ class Phone:
         self._matched(f"bluetooth row {name}", n, loc, found)
         return value
 
+    def open_settings_developer(self, *, timeout: float = 20.0) -> Match:
+        """Settings (relaunched: its root page) > Developer; Settings stays in front."""
+        self.launch_app(L.SETTINGS_BUNDLE, {}, timeout=timeout)
+        return self._run("open Settings > Developer", L.SETTINGS_DEVELOPER, timeout)
+
     def reset_media_services(self, *, timeout: float = 20.0) -> Match:
         """Settings > Developer > Reset Media Services, then back to the app that was in front."""
         before = self.foreground_app()
-        self.launch_app(L.SETTINGS_BUNDLE, {}, timeout=timeout)
-        self._run("open Settings > Developer", L.SETTINGS_DEVELOPER, timeout)
+        self.open_settings_developer(timeout=timeout)
         match = self._run("reset_media_services", L.RESET_MEDIA_SERVICES, timeout)
         self._back_to(before)
         return match

@@ -1,0 +1,60 @@
+"""How many unified-log lines a real phone sends per second (reference/real-iphone.md H6, §8.6).
+
+The whole stream as pymobiledevice3 reads it (``OsTraceService.syslog``: every process, debug level),
+counted without the harness's pump in between: the load any log path on a lab host has to carry.
+Idle for 20 s, then (with a caller in the lab) 20 s while the DUT rings and is declined.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import posixpath
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from harness.device.lockdown import connect
+from tests.iphone.conftest import pick, report
+
+pytestmark = pytest.mark.iphone
+
+WINDOW_S = 20.0
+
+
+async def _count(udid: str, seconds: float) -> tuple[int, Counter[str]]:
+    from pymobiledevice3.services.os_trace import OsTraceService
+
+    lockdown = await connect(udid)
+    lines, processes = 0, Counter[str]()
+    try:
+        async with asyncio.timeout(seconds + 10):
+            end = time.monotonic() + seconds
+            async for entry in OsTraceService(lockdown=lockdown).syslog():
+                if time.monotonic() >= end:
+                    break
+                lines += 1
+                processes[posixpath.basename(entry.filename)] += 1
+    finally:
+        await lockdown.close()
+    return lines, processes
+
+
+def test_device_log_lines_per_second(lab, open_phone, out_dir):
+    """Counted on a loop of its own (not the one forwarding the caller's WDA), so neither slows the other."""
+    dut = pick(lab, "dut")
+    with ThreadPoolExecutor(1) as pool:
+        lines, procs = pool.submit(asyncio.run, _count(dut.udid, WINDOW_S)).result(WINDOW_S + 30)
+        figures = {"idle_lines_per_s": round(lines / WINDOW_S, 1), "idle_top": procs.most_common(10)}
+        if lab.spec.role("caller") and dut.phone_number:
+            caller = open_phone("caller")
+            ringing = pool.submit(asyncio.run, _count(dut.udid, WINDOW_S))
+            time.sleep(1)
+            caller.phone.dial(f"tel:{dut.phone_number}")
+            time.sleep(8)
+            caller.phone.end_call()
+            lines, procs = ringing.result(WINDOW_S + 30)
+            figures.update(call_lines_per_s=round(lines / WINDOW_S, 1), call_top=procs.most_common(10))
+    report(out_dir, "device-log-rate", phone=dut.name, window_s=WINDOW_S, **figures)
+    assert figures["idle_lines_per_s"] > 0, "the phone sent no log lines at all"
