@@ -157,3 +157,26 @@ def test_the_written_file_round_trips(sim, tmp_path):
     data = yaml.safe_load((tmp_path / "lab.yaml").read_text())
     assert [d["role"] for d in data["devices"]] == ["dut", "caller"]  # the DUT first
     assert data["devices"][0]["ios"] == "17.5.1"  # quoted: a string, never a float
+
+
+async def test_an_unpaired_phone_is_written_with_the_pair_command(isolated):
+    """A phone this host never paired gives only its public values: the file says how to pair it."""
+    from harness.lab.discover import assign, discover, render
+    from harness.sim.lab import PhoneSpec
+    from tests.device.conftest import start_lab
+
+    lab = await start_lab(isolated, PhoneSpec(name="New iPhone", paired=False),
+                          PhoneSpec(name="Caller", role="caller", model="iPhone14,5"))
+    try:
+        phones = await discover(10.0)
+        new = next(p for p in phones if p.name == "New iPhone")
+        assert not new.paired and new.runners == () and new.sim_number == ""
+        assert f"pymobiledevice3 lockdown pair --udid {new.udid}" in new.problem
+        choices = assign(phones, dut="New iPhone", callers=["Caller"])
+        text = render(choices, usbmuxd=lab.usbmuxd_address)
+        assert f"# not paired with this host: `pymobiledevice3 lockdown pair --udid {new.udid}`" in text
+        caller = next(c for c in choices if c.role == "caller").found
+        assert caller.paired and caller.runners == ("com.facebook.WebDriverAgentRunner.xctrunner",)
+        assert Lab.from_dict(yaml.safe_load(text)).device("New iPhone").wda.launch == "external"
+    finally:
+        await lab.stop()
