@@ -1,8 +1,9 @@
 """How many unified-log lines a real phone sends per second (reference/real-iphone.md H6, §8.6).
 
-The whole stream as pymobiledevice3 reads it (``OsTraceService.syslog``: every process, debug level),
-counted without the harness's pump in between: the load any log path on a lab host has to carry.
-Idle for 20 s, then (with a caller in the lab) 20 s while the DUT rings and is declined.
+The whole live stream as pymobiledevice3 reads it (``OsTraceService.syslog``: every process, debug
+level, no backlog), counted without the harness's pump in between: the load any log path on a lab
+host has to carry. Idle for 20 s, then (with a caller in the lab) 20 s while the caller rings the
+DUT for 8 s and hangs up.
 """
 
 from __future__ import annotations
@@ -24,18 +25,20 @@ WINDOW_S = 20.0
 
 
 async def _count(udid: str, seconds: float) -> tuple[int, Counter[str]]:
-    from pymobiledevice3.services.os_trace import OsTraceService
+    """Lines the phone logs live in ``seconds`` (no backlog: the HISTORICAL flag is left out)."""
+    from pymobiledevice3.services.os_trace import OS_TRACE_RELAY_STREAM_FLAGS_DEFAULT as DEFAULT
+    from pymobiledevice3.services.os_trace import OsActivityStreamFlag, OsTraceService
 
     lockdown = await connect(udid)
     lines, processes = 0, Counter[str]()
+    live = int(DEFAULT) & ~int(OsActivityStreamFlag.HISTORICAL)
     try:
-        async with asyncio.timeout(seconds + 10):
-            end = time.monotonic() + seconds
-            async for entry in OsTraceService(lockdown=lockdown).syslog():
-                if time.monotonic() >= end:
-                    break
+        async with asyncio.timeout(seconds):  # a quiet phone may send nothing: the window still ends
+            async for entry in OsTraceService(lockdown=lockdown).syslog(stream_flags=live):
                 lines += 1
                 processes[posixpath.basename(entry.filename)] += 1
+    except TimeoutError:
+        pass
     finally:
         await lockdown.close()
     return lines, processes
