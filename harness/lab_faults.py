@@ -81,6 +81,8 @@ LAB_FAULTS: dict[str, LabFaultKind] = {
                      "turn on Siri (Settings > Siri) and WDA's UI automation"),
         LabFaultKind("bluetooth-connect", "Settings > Bluetooth did not connect the accessory",
                      "pair the accessory with the phone once by hand; check it is powered"),
+        LabFaultKind("bluetooth-disconnect", "Settings > Bluetooth still offered Disconnect after a tap",
+                     "check the headset in Settings > Bluetooth (the evidence files are saved)"),
         LabFaultKind("baseline", "a phone did not reach the lab's baseline before a scenario",
                      "see the message: unlock it, end calls, stop alarms"),
         LabFaultKind("accessory", "a lab accessory (headset, speaker) did not do what was asked",

@@ -230,15 +230,19 @@ class LabSession:
         finally:
             self.loop.run(phone.device.close(), timeout=15)
 
-    def accessories_of(self, spec: DeviceSpec) -> dict[str, LabAccessory]:
-        """The accessories the lab file gives this phone, by name."""
-        return {name: a for name, a in load_accessories(self.spec).items()
-                if a.spec.device in (None, spec.name, spec.udid)}
+    def accessories_of(self, phone: LabPhone) -> dict[str, LabAccessory]:
+        """The accessories the lab file gives this phone, by name, bound to it (a plugin that drives
+        the phone's own UI, Settings > Bluetooth, uses its recipes)."""
+        mine = {name: a for name, a in load_accessories(self.spec).items()
+                if a.spec.device in (None, phone.spec.name, phone.spec.udid)}
+        for a in mine.values():
+            a.bind_phone(phone.ui)
+        return mine
 
     def to_baseline(self, phone: LabPhone, timeline: Timeline | None, *, with_app: bool = True) -> list[str]:
         """Bring ``phone`` to the lab's baseline (:mod:`harness.baseline`); returns what was undone."""
         app = self.spec.app.bundle_id if with_app and self.spec.app else None
-        accessories = self.accessories_of(phone.spec).values() if with_app else ()
+        accessories = self.accessories_of(phone).values() if with_app else ()
         undone = baseline.reset(phone.ui, app, accessories)
         if timeline is not None:
             timeline.emit("lab", "baseline", phone=phone.name, undone=undone)

@@ -20,8 +20,8 @@ from pathlib import Path
 from harness import __version__
 from harness.errors import ExitCode, HarnessError, LabFault
 
-SUBCOMMANDS = ("probe", "analyze", "peer", "sim", "devices", "doctor", "phone", "run", "repro", "watch",
-               "report", "merge", "history")
+SUBCOMMANDS = ("probe", "analyze", "peer", "sim", "lab", "devices", "doctor", "phone", "run", "repro",
+               "watch", "report", "merge", "history")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,8 +1,9 @@
 """``harness doctor [--device NAME|UDID]``: what each lab phone needs, and the fix for every miss.
 
 Exit 0 when nothing failed, 3 when a phone misses something it needs (a lab fault). Items that no
-phone service reports (Siri, Auto-Lock, Focus, Silence Unknown Callers, app permissions) are
-listed "by hand" with where to confirm them; they never fail the run.
+phone service reports (Siri, Auto-Lock, Focus, Live Voicemail, unknown-caller screening, Incoming
+Calls style, the caller as a contact, Music content, app permissions) are listed "by hand" with
+where to confirm them; they never fail the run.
 
 Once a run has kept captures (its report folder, ``--captures OUT``; default ``./out`` when it is
 one), each route's polarity is listed per phone: a capture chain that inverts the signal is a
@@ -107,8 +108,10 @@ async def examine(lab: Any, device: str | None, timeout: float, min_battery: int
     targets = await _targets(lab, device, timeout)
     bundle_id = lab.app.bundle_id if lab is not None and lab.app is not None else None
     timeouts = Timeouts(connect=timeout, query=timeout, port_connect=min(timeout, 5.0))
+    callers = tuple(d.phone_number for d in lab.role("caller") if d.phone_number) if lab is not None else ()
     facts = await asyncio.gather(*(gather(udid, bundle_id=bundle_id, timeouts=timeouts, name=name,
-                                          wda_port=_wda_port(lab, udid)) for udid, name in targets))
+                                          wda_port=_wda_port(lab, udid), spec=_spec(lab, udid),
+                                          caller_numbers=callers) for udid, name in targets))
     reports = []
     for f in facts:
         info = f.info
@@ -124,9 +127,15 @@ async def examine(lab: Any, device: str | None, timeout: float, min_battery: int
 
 
 def _wda_port(lab: Any, udid: str) -> int:
+    spec = _spec(lab, udid)
+    return spec.wda_port if spec is not None else 8100
+
+
+def _spec(lab: Any, udid: str) -> Any:
+    """The phone's entry in the lab file, or None."""
     if lab is None:
-        return 8100
-    return next((d.wda_port for d in lab.devices if d.udid == udid), 8100)
+        return None
+    return next((d for d in lab.devices if d.udid == udid), None)
 
 
 def render(reports: list[dict[str, Any]]) -> str:
@@ -151,7 +160,7 @@ def render(reports: list[dict[str, Any]]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.device.usbmux import usbmuxd_address
+    from harness.device.usbmux import SYSTEM_ADDRESS, usbmuxd_address
     from harness.errors import ExitCode, UsageError
 
     if not 0 <= args.min_battery <= 100:
@@ -176,6 +185,9 @@ def run(args: argparse.Namespace) -> int:
         return int(ExitCode.LAB_FAULT)
     else:
         print(render(reports))
+        if usbmuxd_address() != SYSTEM_ADDRESS:
+            print(f"\nusbmuxd: {usbmuxd_address()} (the pymobiledevice3 commands above reach it with "
+                  f"USBMUXD_SOCKET_ADDRESS={usbmuxd_address()} set, or --usbmux {usbmuxd_address()})")
         print()
         print(polarity_text)
     failed = any(c["status"] == "fail" for r in reports for c in r["checks"])

@@ -47,12 +47,49 @@ FIX_TRUST = "unlock the phone and tap Trust on the 'Trust This Computer?' dialog
 FIX_PAIR = "pair it: `pymobiledevice3 lockdown pair --udid UDID`, then tap Trust on the phone"
 FIX_DDI = ("mount the developer disk image: `pymobiledevice3 mounter auto-mount --udid UDID` "
            "(needed after every reboot)")
-FIX_DEV_MODE = "turn on Settings > Privacy & Security > Developer Mode (the phone restarts)"
+FIX_DEV_MODE = (
+    "`pymobiledevice3 amfi enable-developer-mode --udid UDID` (the phone must have no passcode; it "
+    "restarts and the command confirms the prompt after the restart: pymobiledevice3 services/amfi.py), "
+    "or `pymobiledevice3 amfi reveal-developer-mode --udid UDID` and then turn on Settings > Privacy & "
+    "Security > Developer Mode (iOS hides that switch on a phone that never met Xcode)"
+)
 FIX_TUNNEL = ("start a tunnel for developer services: `sudo pymobiledevice3 remote tunneld` "
               "(iOS 17.0-17.3 needs root; iOS 17.4+ can use the userspace tunnel)")
+RUNNER_README = 'README: "Building and signing the runner"'
+FIX_INSTALL_RUNNER = (
+    f"build and sign WebDriverAgentRunner with your team ({RUNNER_README}), install it with "
+    "`pymobiledevice3 apps install WebDriverAgentRunner-Runner.app --udid UDID` and set its bundle id "
+    "as wda_runner: in lab.yaml"
+)
+FIX_RESIGN_RUNNER = (
+    "re-sign the runner with a current provisioning profile and reinstall it (a free personal team's "
+    "profile lasts 7 days); list the profiles with `pymobiledevice3 provision list --udid UDID`"
+)
 FIX_CABLE = "check the cable and hub, then `harness devices` to see it is back"
 FIX_USBMUXD = ("start usbmuxd (`systemctl start usbmuxd` or `usbmuxd -f`), or for the virtual lab "
                "`harness sim up --state-dir DIR` and pass --lab DIR/lab.yaml")
+
+
+def fix_start_wda(udid: str, runner: str | None, ios_version: str = "") -> str:
+    """How to start WebDriverAgent from this host and keep it up (pymobiledevice3 11.45,
+    ``cli/developer/dvt/__init__.py``: ``developer dvt xcuitest`` runs the runner until it is stopped;
+    ``developer wda <subcommand>`` is a one-shot tool that stops the runner when it exits)."""
+    runner = runner or "RUNNER_BUNDLE_ID"
+    keep = f"`pymobiledevice3 developer dvt xcuitest {runner} --udid {udid}`"
+    tunnel = (f"`sudo pymobiledevice3 remote tunneld` and, beside it, "
+              f"`pymobiledevice3 developer dvt xcuitest {runner} --tunnel {udid}`")
+    parts = ios.parse(ios_version) if ios_version else (0,)
+    if parts[0] == 17 and parts[:2] < (17, 4):
+        how = f"iOS {ios_version} needs a root tunnel (17.0-17.3): keep {tunnel} running for the whole run"
+    elif ios_version:
+        how = f"keep {keep} running for the whole run"
+    else:
+        how = f"keep {keep} running for the whole run (on iOS 17.0-17.3: {tunnel})"
+    text = (f"{how}, or let the harness start it (wda_runner: and wda: {{launch: xcuitest}} in lab.yaml); "
+            "not `developer wda ... status`, which stops the runner when it exits")
+    if runner == "RUNNER_BUNDLE_ID":
+        text += f"; RUNNER_BUNDLE_ID is your signed runner's bundle id ({RUNNER_README})"
+    return text
 
 
 class DeviceFault(LabFault):

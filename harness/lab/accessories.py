@@ -13,7 +13,9 @@ Bluetooth adapter for connect), written when that rig exists::
         options: {control_url: "http://127.0.0.1:40123", uid: airpods-1}
 
 A plugin class takes ``(spec: AccessorySpec, lab: Lab)`` and implements :class:`LabAccessory`.
-Calls block until the accessory has done it (or raise LabFault tagged ``accessory``).
+Calls block until the accessory has done it (or raise LabFault tagged ``accessory``). A lab without
+special hardware uses :class:`harness.lab.settings_bluetooth.SettingsBluetoothAccessory`: a paired
+headset on a shelf, connected and disconnected through the phone's own Settings.
 """
 
 from __future__ import annotations
@@ -65,6 +67,11 @@ class LabAccessory(ABC):
 
     def state(self) -> str | None:
         """Its state as the lab sees it (``connected``, ``disconnected``, ``powered_off``...) if known."""
+        return None
+
+    def bind_phone(self, phone: Any) -> None:
+        """The harness hands each accessory its phone's UI (:class:`harness.phone.Phone`) once that phone
+        is open; a plugin that works through the phone (Settings > Bluetooth) keeps it, others ignore it."""
         return None
 
     def __repr__(self) -> str:

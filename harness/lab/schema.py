@@ -12,6 +12,8 @@ virtual lab; a real lab writes its own. Example::
         ios: "17.5.1"
         phone_number: "+15550100001"     # E.164; callers dial it
         apple_id: dut@example.com
+        wda_runner: com.example.WebDriverAgentRunner.xctrunner   # your signed runner's bundle id
+        wda: {launch: xcuitest}          # xcuitest: the harness starts WDA; external: started elsewhere
     app:
       ipa: build/VoiceApp.ipa
       bundle_id: com.example.voice
@@ -250,6 +252,23 @@ class AccessorySpec(_Model):
         return v
 
 
+WDA_LAUNCHES = ("xcuitest", "external")
+_BUNDLE_ID = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+
+
+class Wda(_Model):
+    """How a phone's WebDriverAgent is reached.
+
+    ``launch: xcuitest``: the harness starts the runner (``wda_runner``) through pymobiledevice3's
+    XCUITestService (``developer dvt xcuitest``) and keeps it running for the run. ``external``: WDA
+    is started elsewhere (a Mac's ``xcodebuild test-without-building``, or a
+    ``pymobiledevice3 developer dvt xcuitest`` the lab keeps running) and the harness only connects.
+    Default: ``xcuitest`` when ``wda_runner`` is set, else ``external``.
+    """
+
+    launch: Literal["xcuitest", "external"] | None = None
+
+
 class Device(_Model):
     name: str = Field(min_length=1, max_length=200)
     udid: str
@@ -259,8 +278,37 @@ class Device(_Model):
     phone_number: str | None = None
     apple_id: str | None = None
     wda_port: Int = Field(default=8100, ge=1, le=65535)
+    wda_runner: str | None = None
+    """The bundle id of this phone's signed WebDriverAgent runner (``*.xctrunner``; it differs per
+    signing team). None: WDA is started elsewhere and the harness never launches it."""
+    wda: Wda = Field(default_factory=Wda)
+    """How WDA is reached (``wda.launch``); resolved at load, so readers see xcuitest or external."""
     audio: Audio | None = None
     """This phone's audio rig (default: the lab's ``audio``)."""
+
+    @field_validator("wda_runner")
+    @classmethod
+    def _runner(cls, v: str | None) -> str | None:
+        if v is not None and not _BUNDLE_ID.match(v):
+            raise ValueError(f"{v!r} is not a bundle id (e.g. com.example.WebDriverAgentRunner.xctrunner); "
+                             "find it with `pymobiledevice3 apps list --udid UDID`")
+        return v
+
+    @model_validator(mode="after")
+    def _wda_launch(self) -> Device:
+        if self.wda.launch is None:
+            self.wda.launch = "xcuitest" if self.wda_runner else "external"
+        elif self.wda.launch == "xcuitest" and not self.wda_runner:
+            raise ValueError("wda.launch: xcuitest needs wda_runner: the bundle id of the signed runner "
+                             "(e.g. com.example.WebDriverAgentRunner.xctrunner), or set wda.launch: external")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: Any) -> dict[str, Any]:
+        out = handler(self)
+        if self.wda.launch == ("xcuitest" if self.wda_runner else "external"):
+            out.pop("wda", None)  # the default: keep written lab files as short as what was read
+        return out
 
     @field_validator("udid")
     @classmethod

@@ -174,6 +174,41 @@ def bluetooth_row(name: str) -> tuple[Locator, ...]:
     )
 
 
+BT_INFO_LABEL = "More Info"
+"""The (i) button of a device row in Settings > Bluetooth: UIKit's label for an info button, as public
+XCUITest code queries it (``app.buttons["More Info"]``); not yet seen on Settings itself."""
+BT_DISCONNECT_LABEL = "Disconnect"
+BT_CONNECTED_VALUE = "Connected"
+BT_PAGE = ("Settings > Bluetooth > (i) > Disconnect, shown only while connected (osxdaily.com 2015-12-11, "
+           "cultofmac.com 387278); element types unverified")
+
+
+def bluetooth_info(name: str, label: str = BT_INFO_LABEL) -> tuple[Locator, ...]:
+    """The (i) button in the Settings > Bluetooth row of ``name``: it opens the device's page."""
+    cell = f'**/XCUIElementTypeCell[`label BEGINSWITH "{_chain_quote(name)}"`]'
+    return (
+        Locator(f"row {name!r} button {label!r}",
+                {"classChain": f'{cell}/**/XCUIElementTypeButton[`label == "{_chain_quote(label)}"`]'},
+                source=BT_PAGE),
+        Locator(f"row {name!r} its only button", {"classChain": f"{cell}/**/XCUIElementTypeButton"},
+                source=BT_PAGE),
+    )
+
+
+def bluetooth_disconnect(label: str = BT_DISCONNECT_LABEL) -> tuple[Locator, ...]:
+    """The device page's Disconnect (a button or a cell: unverified which)."""
+    quoted = label.replace("'", "\\'")
+    return tuple(
+        Locator(f"{kind.lower()} label={label!r}",
+                {"predicate": f"type == 'XCUIElementType{kind}' AND label == '{quoted}'"}, source=BT_PAGE)
+        for kind in ("Button", "Cell", "StaticText")
+    )
+
+
+def _chain_quote(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
 MUSIC_BUNDLE = "com.apple.Music"
 
 SETTINGS_DEVELOPER: tuple[Locator, ...] = (

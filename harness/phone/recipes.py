@@ -275,7 +275,8 @@ class Phone:
         self.close_control_center()
         return changed
 
-    def connect_bluetooth(self, name: str, *, timeout: float = 20.0) -> Match:
+    def connect_bluetooth(self, name: str, *, timeout: float = 20.0,
+                          connected_value: str = L.BT_CONNECTED_VALUE) -> Match:
         """Settings > Bluetooth > ``name``, wait until its row says Connected, then back to the app
         that was in front (Settings takes the foreground meanwhile, as on a phone)."""
         before = self.foreground_app()
@@ -286,7 +287,7 @@ class Phone:
         while True:
             hit = self._find(L.ordered(L.bluetooth_row(name), self.ios_major), 1.0)
             value = self.wda.call("row value", getattr, hit[2], "value") if hit else None
-            if value == "Connected":
+            if value == connected_value:
                 break
             if time.monotonic() > end:
                 stem = safe_name(f"{self.name}-connect_bluetooth")
@@ -300,11 +301,64 @@ class Phone:
         self._back_to(before)
         return match
 
+    def bluetooth_state(self, name: str, *, timeout: float = 20.0) -> str:
+        """What Settings > Bluetooth says of ``name`` (its row's value: "Connected", "Not Connected"),
+        then back to the app that was in front."""
+        before = self.foreground_app()
+        self.launch_app(L.SETTINGS_BUNDLE, {}, timeout=timeout)
+        self._run("open Settings > Bluetooth", L.SETTINGS_BLUETOOTH, timeout)
+        value = self._bluetooth_row_value(name, timeout)
+        self._back_to(before)
+        return value
+
+    def disconnect_bluetooth(self, name: str, *, timeout: float = 20.0, info_label: str = L.BT_INFO_LABEL,
+                             disconnect_label: str = L.BT_DISCONNECT_LABEL,
+                             connected_value: str = L.BT_CONNECTED_VALUE) -> Match | None:
+        """Settings > Bluetooth > (i) of ``name`` > Disconnect; waits until the page no longer offers
+        Disconnect (iOS shows it only while the device is connected), then back to the app that was in
+        front. None when the row did not say connected (nothing to do). The labels are the lab's to
+        change (``harness.lab.settings_bluetooth``) until they are confirmed on a phone."""
+        before = self.foreground_app()
+        self.launch_app(L.SETTINGS_BUNDLE, {}, timeout=timeout)
+        self._run("open Settings > Bluetooth", L.SETTINGS_BLUETOOTH, timeout)
+        if self._bluetooth_row_value(name, timeout) != connected_value:
+            self._emit("bluetooth-state", device=name, connected=False)
+            self._back_to(before)
+            return None
+        self._run(f"open {name} info", L.bluetooth_info(name, info_label), timeout)
+        table = L.bluetooth_disconnect(disconnect_label)
+        match = self._run(f"disconnect_bluetooth {name}", table, timeout)
+        end = time.monotonic() + timeout
+        while self._find(L.ordered(table, self.ios_major), 0.0) is not None:
+            if time.monotonic() > end:
+                stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{self.name}-disconnect_bluetooth")
+                png, xml = self.save_evidence(stem)
+                raise LabFault(f"{self.name}: {name} still offers {disconnect_label!r} {timeout:.0f} s after "
+                               f"it was tapped; screenshot {png}, source {xml}", tag="bluetooth-disconnect")
+            time.sleep(POLL_S)
+        self._back_to(before)
+        return match
+
+    def _bluetooth_row_value(self, name: str, timeout: float) -> str:
+        """The value of ``name``'s row in Settings > Bluetooth (a recipe miss when it is not listed)."""
+        locs = L.ordered(L.bluetooth_row(name), self.ios_major)
+        hit = self._find(locs, timeout)
+        if hit is None:
+            self._miss(f"bluetooth row {name}", locs, timeout)
+        n, loc, found = hit  # type: ignore[misc]
+        value = str(self.wda.call("row value", getattr, found, "value") or "")
+        self._matched(f"bluetooth row {name}", n, loc, found)
+        return value
+
+    def open_settings_developer(self, *, timeout: float = 20.0) -> Match:
+        """Settings (relaunched: its root page) > Developer; Settings stays in front."""
+        self.launch_app(L.SETTINGS_BUNDLE, {}, timeout=timeout)
+        return self._run("open Settings > Developer", L.SETTINGS_DEVELOPER, timeout)
+
     def reset_media_services(self, *, timeout: float = 20.0) -> Match:
         """Settings > Developer > Reset Media Services, then back to the app that was in front."""
         before = self.foreground_app()
-        self.launch_app(L.SETTINGS_BUNDLE, {}, timeout=timeout)
-        self._run("open Settings > Developer", L.SETTINGS_DEVELOPER, timeout)
+        self.open_settings_developer(timeout=timeout)
         match = self._run("reset_media_services", L.RESET_MEDIA_SERVICES, timeout)
         self._back_to(before)
         return match

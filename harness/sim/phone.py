@@ -202,6 +202,8 @@ class VirtualPhone:
         self.paired = paired
         self.paired_host_ids: set[str] = set()
         self.apps = apps if apps is not None else default_apps()
+        self.provisioning_profiles: list[dict[str, Any]] | None = None
+        """The profiles misagent lists (plists); None: the one of each developer-signed app."""
         self.serial_number = f"F{index:02d}{self.ecid & 0xFFFFFFF:07X}"[:12]
         mac = (index & 0xFF, (self.ecid >> 8) & 0xFF, self.ecid & 0xFF)
         self.wifi_mac = "f0:18:98:{:02x}:{:02x}:{:02x}".format(*mac)

@@ -116,3 +116,48 @@ def test_plugins_are_classes_named_by_dotted_path() -> None:
     spec = lab.accessories[0].model_copy(update={"options": {}})
     with pytest.raises(UsageError, match="control_url is missing"):
         VirtualAccessory(spec, lab)
+
+
+def test_a_shelf_headset_is_connected_and_disconnected_through_the_virtual_settings(tmp_path) -> None:
+    """The Settings > Bluetooth plugin on the whole virtual lab (`harness sim up`): it drives the phone's
+    Settings through WDA; the phone's audio world (read through the virtual plugin, the lab's ground
+    truth) follows."""
+    from harness.lab.settings_bluetooth import SettingsBluetoothAccessory
+    from harness.lab.virtual import start_lab_process
+    from harness.phone import Phone
+    from harness.timeline import Timeline
+
+    with start_lab_process(tmp_path / "lab", phones=1) as sim:
+        phone = sim.state["phones"][0]
+        data = Lab.load(sim.lab_yaml).model_dump(mode="json", exclude_none=True)
+        truth_spec = next(a for a in data["accessories"] if a["name"] == "AirPods Pro A")
+        shelf = {**truth_spec, "name": "AirPods Pro A", "plugin":
+                 "harness.lab.settings_bluetooth:SettingsBluetoothAccessory",
+                 "options": {"wda_url": phone["wda_url"], "timeout_s": 10}}
+        lab = Lab.from_dict({**data, "accessories": [shelf]})
+        headset = load_accessories(lab)["AirPods Pro A"]
+        truth = VirtualAccessory(Lab.from_dict(data).accessories[0].model_copy(update=truth_spec), lab)
+        assert isinstance(headset, SettingsBluetoothAccessory)
+        assert truth.state() == "disconnected" and headset.state() == "disconnected"
+        headset.power_on()  # on its shelf: nothing to switch
+        assert truth.state() == "disconnected"
+        headset.connect()
+        assert truth.state() == "connected" and headset.state() == "connected"
+        headset.power_off()  # the phone loses it: disconnected from Settings, still powered
+        assert truth.state() == "disconnected" and headset.state() == "disconnected"
+        headset.disconnect()  # nothing to do
+        assert truth.state() == "disconnected"
+        # bound to the harness's Phone (as the fixtures do), its recipes land on that phone's timeline
+        timeline = Timeline(tmp_path / "timeline.jsonl")
+        bound = load_accessories(Lab.from_dict({**data, "accessories": [{**shelf, "options": {}}]}))
+        bound["AirPods Pro A"].bind_phone(Phone(phone["wda_url"], name="DUT", timeline=timeline,
+                                                artifacts=tmp_path))
+        bound["AirPods Pro A"].connect()
+        bound["AirPods Pro A"].disconnect()
+        assert truth.state() == "disconnected"
+        steps = [e.fields["recipe"] for e in timeline.events(kind="recipe")]
+        assert "connect_bluetooth AirPods Pro A" in steps and "disconnect_bluetooth AirPods Pro A" in steps
+    unbound = load_accessories(Lab.from_dict({**data, "accessories": [{**shelf, "options": {}}]}))
+    with pytest.raises(LabFault, match="no phone to drive Settings on") as err:
+        unbound["AirPods Pro A"].connect()
+    assert err.value.tag == "accessory"

@@ -84,9 +84,12 @@ def test_doctor_says_ready_and_what_to_confirm_by_hand(sim):
     for title in ("paired with this host", "Developer Mode on", "WDA up", "no passcode"):
         assert f"ok       {title}" in out
     for title in ("Siri enabled", "Auto-Lock off", "Focus / Do Not Disturb off",
-                  "Silence Unknown Callers off"):
+                  "Silence Unknown Callers off", "Live Voicemail off", "Incoming Calls: Full Screen",
+                  "caller saved as a contact", "Music has a song to play", "FaceTime signed in as"):
         assert f"by hand  {title}" in out
-    assert "=> READY, 4 to confirm by hand" in out
+    assert "ok       WDA runner installed: found com.facebook.WebDriverAgentRunner.xctrunner" in out
+    assert "ok       WDA runner's provisioning profile: 'iOS Team Provisioning Profile: " in out
+    assert "=> READY, 9 to confirm by hand" in out
     assert "Virtual iPhone B" not in out
 
 
@@ -103,6 +106,7 @@ def test_doctor_names_each_miss_with_its_fix(sim):
     assert result.returncode == 3, result.stdout + result.stderr
     out = result.stdout
     assert "FAIL     Developer Mode on: off" in out
+    assert f"`pymobiledevice3 amfi enable-developer-mode --udid {udid}`" in out
     assert "Settings > Privacy & Security > Developer Mode" in out
     assert "FAIL     battery at least 30% or charging: 9%" in out and "plug it into a charging port" in out
     assert "FAIL     no passcode" in out and "Turn Passcode Off" in out

@@ -353,6 +353,48 @@ def test_connect_bluetooth(rig_for, major: int, variant: bool) -> None:
 
 @MAJORS
 @TREES
+def test_disconnect_bluetooth(rig_for, major: int, variant: bool) -> None:
+    """Settings > Bluetooth > (i) > Disconnect; the variant tree renames the (i) and shows Disconnect as
+    its own label (the lab sets it), and a second call finds nothing to disconnect."""
+    vt = frozenset({"bt.info:label=Info", "bt.disconnect:label=Disconnect Device"})
+    rig = rig_for(major, _pick(variant, frozenset(), vt))
+    devices = {"AirPods Pro": True}
+
+    def wire() -> Callable[[], None]:
+        board = rig.sp.board
+        board.bluetooth_devices = lambda: list(devices.items())
+
+        def on_change(kind: str, fields: dict[str, Any]) -> None:
+            if kind == "bluetooth-disconnect":  # the audio world's part: the accessory disconnects
+                devices[fields["device"]] = False
+                board.refresh()
+
+        return board.subscribe(on_change)
+
+    unsubscribe = rig.scene.on_loop(wire)
+    label = _pick(variant, "Disconnect", "Disconnect Device")
+    try:
+        rig.phone.launch_app(VOICE_APP, ENV)
+        assert rig.phone.bluetooth_state("AirPods Pro", timeout=5) == "Connected"
+        match = rig.phone.disconnect_bluetooth("AirPods Pro", timeout=5, disconnect_label=label)
+        again = rig.phone.disconnect_bluetooth("AirPods Pro", timeout=5, disconnect_label=label)
+        state = rig.phone.bluetooth_state("AirPods Pro", timeout=5)
+    finally:
+        rig.scene.on_loop(unsubscribe)
+        rig.scene.on_loop(lambda: setattr(rig.sp.board, "bluetooth_devices", lambda: []))
+    assert devices == {"AirPods Pro": False} and state == "Not Connected"
+    assert match is not None and again is None
+    assert rig.board(lambda b: b.foreground) == VOICE_APP
+    opened = ("open Settings > Bluetooth", "Settings cell id=com.apple.settings.bluetooth", False)
+    row = ("bluetooth row AirPods Pro", "cell name='AirPods Pro'", False)
+    info = _pick(variant, ("open AirPods Pro info", "row 'AirPods Pro' button 'More Info'", False),
+                 ("open AirPods Pro info", "row 'AirPods Pro' its only button", True))
+    tapped = ("disconnect_bluetooth AirPods Pro", f"button label={label!r}", False)
+    assert rig.steps() == [opened, row, opened, row, info, tapped, opened, row, opened, row]
+
+
+@MAJORS
+@TREES
 def test_reset_media_services(rig_for, major: int, variant: bool) -> None:
     vt = frozenset({"settings.developer:noid", "settings.reset:label=Reset media services"})
     rig = rig_for(major, _pick(variant, frozenset(), vt))

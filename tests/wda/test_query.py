@@ -65,6 +65,10 @@ def test_bad_predicates_are_invalid_selectors(bad: str) -> None:
         ("**/XCUIElementTypeOther/XCUIElementTypeButton[`label BEGINSWITH 'A'`]", ["acceptCall"]),
         ("**/XCUIElementTypeButton[5]", []),
         ("XCUIElementTypeButton", []),  # not a direct child of the application
+        # descendants at a later step (appium-xcuitest-driver's class chain reference)
+        ("XCUIElementTypeOther[`label == 'banner'`]/**/XCUIElementTypeButton[`label == 'Accept'`]",
+         ["acceptCall"]),
+        ("**/XCUIElementTypeOther/**/XCUIElementTypeStaticText", ["It's me"]),
     ],
 )
 def test_class_chains(chain: str, expected: list[str]) -> None:

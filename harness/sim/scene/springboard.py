@@ -156,6 +156,10 @@ class SpringBoardBridge:
     def on_bluetooth_connect(self, device: str) -> None:
         self.world.accessory_connected(self._uid(device))
 
+    def on_bluetooth_disconnect(self, device: str) -> None:
+        """Settings > Bluetooth > (i) > Disconnect: the user disconnects it; it stays powered."""
+        self.world.accessory_disconnected(self._uid(device))
+
     def on_route_picked(self, route: str) -> None:
         """(inference) For a playAndRecord app, Control Center's picker acts like the app's own
         override (Speaker) or cancels it (iPhone); picking a Bluetooth device makes it the newest

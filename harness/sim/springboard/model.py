@@ -313,6 +313,11 @@ class SpringBoard:
             self._changed("other-audio", playing=self.music_playing)
         elif action.startswith("bt:"):
             self._changed("bluetooth-connect", device=action.split(":", 1)[1])
+        elif action.startswith("settings:bt-info:"):
+            self.settings_page = "bluetooth-info:" + action.split(":", 2)[2]
+            self._changed("settings", page=self.settings_page)
+        elif action.startswith("bt-disconnect:"):
+            self._changed("bluetooth-disconnect", device=action.split(":", 1)[1])
         elif action.startswith("route:"):
             self.route_picker = False
             self._changed("route-picked", route=action.split(":", 1)[1])

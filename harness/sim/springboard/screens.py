@@ -274,6 +274,15 @@ SETTINGS = "com.apple.Preferences"
 MUSIC = "com.apple.Music"
 
 CONTROL_CENTER_SRC = "ControlCenterView: appium-xcuitest-driver test (iOS 11-12 era, reference/wda.md §6)"
+BT_INFO_SRC = (
+    "the (i) button beside each device of Settings > Bluetooth (osxdaily.com 2015-12-11, cultofmac.com "
+    "387278); 'More Info' is UIKit's label for an info button as public XCUITest code queries it "
+    "(app.buttons[\"More Info\"]); not seen on Settings itself: unverified there"
+)
+BT_PAGE_SRC = (
+    "the device's page in Settings > Bluetooth shows Disconnect only while it is connected, beside Forget "
+    "This Device (osxdaily.com 2015-12-11, cultofmac.com 387278); element type unverified"
+)
 
 IDENTS.update(
     {
@@ -288,6 +297,8 @@ IDENTS.update(
         "settings.developer": (Ident(0, SETTINGS, "com.apple.settings.developer", "Developer"),),
         "settings.reset": (Ident(0, SETTINGS, "", "Reset Media Services"),),
         "bt.row": (Ident(0, SETTINGS, "", "{name}"),),
+        "bt.info": (Ident(0, SETTINGS, "", "More Info", BT_INFO_SRC),),
+        "bt.disconnect": (Ident(0, SETTINGS, "", "Disconnect", BT_PAGE_SRC),),
         "music.play": (Ident(0, MUSIC, "", "Play"),),
     }
 )
@@ -498,7 +509,9 @@ def settings(
 ) -> Layer:
     """Settings (com.apple.Preferences): the root list, or Settings > Bluetooth with its device rows."""
     bundle = SETTINGS
-    if page == "bluetooth":
+    if page.startswith("bluetooth-info:"):
+        rows = _bluetooth_info(page.split(":", 1)[1], dict(devices), ios_major, variant)
+    elif page == "bluetooth":
         rows = [
             _text("Bluetooth", (20, 60, 350, 40), "title"),
             UIElement(
@@ -528,7 +541,8 @@ def settings(
                         accessible=True,
                         action=f"bt:{name}",
                         style="plain",
-                        children=[_text(name, (30, 210 + n * 50, 250, 44))],
+                        children=[_text(name, (30, 210 + n * 50, 250, 44)),
+                                  *_info_button(name, 210 + n * 50, ios_major, variant)],
                     )
                 )
     elif page == "developer":
@@ -582,6 +596,28 @@ def settings(
         "Window", frame=SCREEN, style="app", children=[UIElement("Other", frame=SCREEN, children=rows)]
     )
     return Layer(bundle, application(bundle, "Settings", [window]))
+
+
+def _info_button(name: str, y: int, ios_major: int, variant: frozenset[str]) -> list[UIElement]:
+    """The (i) at the end of a device row: it opens the device's page."""
+    i = variant_ident("bt.info", ios_major, variant, name)
+    if i is None:
+        return []
+    return [UIElement("Button", identifier=i.identifier, label=i.label, frame=(320, y, 44, 44),
+                      accessible=True, action=f"settings:bt-info:{name}", style="round",
+                      provenance=i.provenance)]
+
+
+def _bluetooth_info(name: str, devices: dict[str, bool], ios_major: int,
+                    variant: frozenset[str]) -> list[UIElement]:
+    """A device's page (Settings > Bluetooth > (i)): Disconnect while it is connected."""
+    rows = [_text(name, (20, 60, 350, 40), "title")]
+    disconnect = variant_ident("bt.disconnect", ios_major, variant)
+    if devices.get(name) and disconnect is not None:
+        rows.append(UIElement("Button", identifier=disconnect.identifier, label=disconnect.label,
+                              frame=(20, 120, 350, 44), accessible=True, action=f"bt-disconnect:{name}",
+                              style="plain", provenance=disconnect.provenance))
+    return rows
 
 
 def music(playing: bool, ios_major: int = 0, variant: frozenset[str] = frozenset()) -> Layer:

@@ -198,7 +198,10 @@ def parse_predicate(text: str) -> Predicate:
 
 # -- class chain -----------------------------------------------------------------------------------
 
-_STEP = re.compile(r"(\*\*/|/)?([A-Za-z]+)((?:\[(?:`(?:[^`])*`|-?\d+)\])*)")
+# A step is separated from the previous one by "/" (children) or "/**/" (descendants, allowed at any
+# step: appium-xcuitest-driver's class chain reference, e.g.
+# **/XCUIElementTypeCell[`name BEGINSWITH "D"`]/**/XCUIElementTypeButton).
+_STEP = re.compile(r"(/?\*\*/|/)?([A-Za-z]+)((?:\[(?:`(?:[^`])*`|-?\d+)\])*)")
 _FILTER = re.compile(r"\[(`[^`]*`|-?\d+)\]")
 
 
@@ -220,7 +223,7 @@ def class_chain(root: UIElement, query: str) -> list[UIElement]:
         sep, typ, filters = m.group(1), m.group(2), m.group(3)
         if sep is None and not first:
             raise WdaError("invalid selector", f"Cannot parse class chain query {query!r} at {pos}")
-        deep = sep == "**/"
+        deep = sep is not None and sep.endswith("**/")
         short = _type_ok(typ)
         nxt: list[UIElement] = []
         for node in current:
