@@ -29,7 +29,7 @@ class Ingested:
     results: int
 
 
-def _insert(connection: sa.Connection, table: sa.Table) -> sa.Insert:
+def _insert(connection: sa.Connection, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     return dialect.insert(table)
 

@@ -140,7 +140,7 @@ def _trend_svg(m: MetricTrend, nights: list[str]) -> str:
         return round(PLOT_H - pad_b - (v - lo) / (hi - lo) * (PLOT_H - pad_t - pad_b), 1)
 
     def line(k: int, colour: str, cls: str, dash: str = "") -> str:
-        pts = " ".join(f"{x(p[0])},{y(p[k])}" for p in points if p[k] is not None)
+        pts = " ".join(f"{x(p[0])},{y(float(v))}" for p in points if (v := p[k]) is not None)
         return (f'<polyline class="{cls}" points="{pts}" fill="none" stroke="{colour}" stroke-width="2"'
                 f'{dash}/>')
 

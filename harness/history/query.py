@@ -72,5 +72,5 @@ def load_window(history: History, nights: int) -> tuple[list[str], list[Row]]:
     by_result: dict[int, dict[str, float]] = {}
     for result_id, name, value in values:
         by_result.setdefault(result_id, {})[name] = float(value)
-    rows = [Row(*r[1:], metrics=by_result.get(r[0], {})) for r in found]
+    rows = [Row(*r[1:], metrics=by_result.get(r[0], {})) for r in found]  # type: ignore[misc]  # row columns
     return window, rows

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -180,7 +181,7 @@ def apply_options(choices: list[Choice], *, numbers: list[str], apple_ids: list[
                              "--wda-runner BUNDLE_ID (the bundle id of your signed runner)")
 
 
-def render(choices: list[Choice], *, usbmuxd: str | None, others: list[Found] = ()) -> str:
+def render(choices: list[Choice], *, usbmuxd: str | None, others: Sequence[Found] = ()) -> str:
     """The lab file's text (checked against the schema: UsageError if a given value is invalid)."""
     now = _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     out = [

@@ -66,9 +66,9 @@ def write_report(out: str | Path, results: list[TestResult], meta: dict[str, Any
         from harness.report.prune import prune_audio
 
         if prune_audio(results, folders, keep_audio):
-            for ev in folders.values():
-                if ev is not None:
-                    ev.files = list_files(ev.dir)
+            for folder_read in folders.values():
+                if folder_read is not None:
+                    folder_read.files = list_files(folder_read.dir)
             _index_artifacts(out, results)
             data = write_results(out / "results.json", results, meta)
             _write_index(out, results, meta, data, folders, title)
