@@ -53,8 +53,9 @@ def scenario(nodeid: str) -> str:
 
 
 def harness_run(out: Path, *args: str) -> dict:
-    proc = subprocess.run([sys.executable, "-m", "harness", "run", "--out", str(out), *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=1800)
+    # two workers, as the main job runs (CI has 2 cores)
+    proc = subprocess.run([sys.executable, "-m", "harness", "run", "-n", "2", "--out", str(out), *args],
+                          cwd=ROOT, capture_output=True, text=True, timeout=1800)
     results = out / "results.json"
     assert results.exists(), proc.stdout[-3000:] + proc.stderr[-3000:]
     return json.loads(results.read_text()) | {"exit_code_seen": proc.returncode}
