@@ -225,6 +225,17 @@ class AccessorySpec(_Model):
         return v
 
 
+class Wda(_Model):
+    """How a phone's WebDriverAgent is reached for a run (``harness.device.wda_keeper``)."""
+
+    launch: Literal["xcuitest", "external"] = "external"
+    """``xcuitest``: the harness starts the runner (``wda_runner``) through pymobiledevice3's
+    XCUITest service when ``/status`` does not answer, keeps it running until the run ends and
+    relaunches it once if it dies. ``external``: WDA is started elsewhere (a Mac's ``xcodebuild``,
+    or ``pymobiledevice3 developer dvt xcuitest`` left running): the harness only checks it.
+    Default: ``xcuitest`` when the phone names a ``wda_runner``, else ``external``."""
+
+
 class Device(_Model):
     name: str = Field(min_length=1)
     udid: str
@@ -234,8 +245,30 @@ class Device(_Model):
     phone_number: str | None = None
     apple_id: str | None = None
     wda_port: int = Field(default=8100, ge=1, le=65535)
+    wda_runner: str | None = None
+    """The WDA runner's bundle id (``com.<team>.WebDriverAgentRunner.xctrunner``: it differs per
+    signing team); None: WDA is started elsewhere."""
+    wda: Wda = Field(default_factory=Wda)
+    music_content: bool = False
+    """The phone has Music content that plays offline (a downloaded song): the lab capability
+    ``other_audio`` (the other-audio scenario) needs it."""
     audio: Audio | None = None
     """This phone's audio rig (default: the lab's ``audio``)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _wda_default(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("wda_runner") and "wda" not in data:
+            data = {**data, "wda": {"launch": "xcuitest"}}
+        return data
+
+    @model_validator(mode="after")
+    def _wda_runner_for_xcuitest(self) -> Device:
+        if self.wda.launch == "xcuitest" and not self.wda_runner:
+            raise ValueError(f"device {self.name!r}: wda.launch xcuitest needs wda_runner: the runner's "
+                             "bundle id (e.g. com.facebook.WebDriverAgentRunner.xctrunner); or set "
+                             "wda: {launch: external} when WDA is started elsewhere")
+        return self
 
     @field_validator("udid")
     @classmethod
@@ -283,6 +316,10 @@ class App(_Model):
 
 class Peer(_Model):
     bind: str = "127.0.0.1:0"
+    advertise: str | None = None
+    """What the app is told to call: a host (``192.168.1.20``), ``HOST:PORT`` or a URL
+    (``https://lab.example:8443/whip``). Default: with a wildcard bind, the host's address on the
+    route to the phone (``harness.peer.advertise``); else the bind address."""
     consent_timeout_s: float | None = Field(default=None, ge=2.0, le=300.0)
     """How long the peer keeps a connection whose phone stopped answering ICE consent checks
     (default: RFC 7675's 30 s). A lab may shorten it to keep the long-interruption scenario short."""
@@ -293,6 +330,16 @@ class Peer(_Model):
         host, _, port = v.rpartition(":")
         if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
             raise ValueError(f"{v!r} is not HOST:PORT (e.g. 0.0.0.0:8443)")
+        return v
+
+    @field_validator("advertise")
+    @classmethod
+    def _advertise(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        from harness.peer.advertise import parse_advertise
+
+        parse_advertise(v)  # ValueError naming the accepted forms
         return v
 
 
