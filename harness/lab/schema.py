@@ -363,6 +363,26 @@ class SystemLog(_Model):
         return v
 
 
+class DeviceLog(_Model):
+    """What of the DUT's unified log reaches the timeline (harness.device.os_trace.dut_log_filter).
+
+    The audio daemons (audiomxd, mediaserverd), SpringBoard, InCallService and the app's own
+    executable are always kept; every line goes to the raw log file either way."""
+
+    processes: list[str] = Field(default_factory=list)
+    """More processes (executable names, shell globs allowed) to keep on the timeline."""
+    level: Literal["default", "info", "debug"] = "info"
+    """The lowest level the phone is asked for; ``debug`` multiplies the volume (ask only to debug)."""
+
+    @field_validator("processes")
+    @classmethod
+    def _names(cls, v: list[str]) -> list[str]:
+        for name in v:
+            if not name.strip() or "/" in name:
+                raise ValueError(f"{name!r} is not a process name (the executable's name, e.g. bluetoothd)")
+        return v
+
+
 class Lab(_Model):
     version: Literal[1] = 1
     usbmuxd: str | None = None
@@ -371,6 +391,7 @@ class Lab(_Model):
     audio: Audio = Field(default_factory=Audio)
     peer: Peer = Field(default_factory=Peer)
     system_log: SystemLog = Field(default_factory=SystemLog)
+    device_log: DeviceLog = Field(default_factory=DeviceLog)
     bluetooth_plugin: str | None = None
     accessories: list[AccessorySpec] = Field(default_factory=list)
     """Accessories the harness controls (power, connect): each through its plugin."""

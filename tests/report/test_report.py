@@ -133,3 +133,24 @@ def test_audio_that_never_came_back_is_a_gap_band_to_the_end(tmp_path: Path) -> 
     assert len(bands) == 1
     assert abs((bands[0][0] - scene.T0) / 1e9 - scene.GAP[0]) < 0.03
     assert abs((bands[0][1] - scene.T0) / 1e9 - (scene.CAPTURE_FROM_S + scene.CAPTURE_S)) < 0.03
+
+
+def test_device_log_ticks_are_capped_but_app_events_all_drawn(tmp_path: Path) -> None:
+    """A real phone's log runs at hundreds of lines a second: the plot draws at most MAX_LOG_TICKS
+    plain lines per phone (every app event still), and says how many it left out."""
+    from harness.report.plots import MAX_LOG_TICKS, timeline_svg
+    from harness.timeline import Timeline
+
+    with Timeline(tmp_path / "t" / "timeline.jsonl") as tl:
+        t0 = tl.now()
+        for i in range(5000):
+            tl.emit("device-log", "log", t_ns=t0 + i * 2_000_000, udid=scene.UDID, process="audiomxd", pid=1,
+                    subsystem="", category="", level="default", message=f"line {i}")
+            if i % 1000 == 0:
+                tl.emit("device-log", "app-event", t_ns=t0 + i * 2_000_000, udid=scene.UDID, process="App",
+                        pid=2, subsystem="", category="", level="default", message="HARNESS-EVENT x",
+                        event="x")
+    svg = timeline_svg(gather(tmp_path / "t", {scene.UDID: scene.PHONE}))
+    assert svg.count('class="event device-log log"') == MAX_LOG_TICKS
+    assert svg.count('class="event device-log app-event"') == 5
+    assert f"{MAX_LOG_TICKS} of 5000 lines drawn" in svg
