@@ -112,3 +112,27 @@ def test_how_wda_is_reached_per_phone():
     assert "wda_runner" in str(info.value) and "external" in str(info.value)
     with pytest.raises(UsageError, match="xcuitest"):
         Lab.from_dict({"devices": [{"name": "A", "udid": udid, "wda": {"launch": "xcode"}}]})
+
+
+def test_other_audio_is_a_capability_of_a_phone_with_music_content():
+    from harness.lab.capabilities import KNOWN, missing
+
+    udid = "00008120-001A2B3C4D5E6F70"
+    lab = Lab.from_dict({"devices": [{"name": "A", "udid": udid}]})
+    assert "other_audio" in KNOWN and missing(lab, lab.devices[0], ["other_audio"]) == ["other_audio"]
+    lab = Lab.from_dict({"devices": [{"name": "A", "udid": udid, "music_content": True}]})
+    assert missing(lab, lab.devices[0], ["other_audio"]) == []
+
+
+def test_device_log_section():
+    udid = "00008120-001A2B3C4D5E6F70"
+    lab = Lab.from_dict({"devices": [{"name": "A", "udid": udid}]})
+    assert lab.device_log.level == "info" and lab.device_log.processes == []
+    lab = Lab.from_dict({"devices": [{"name": "A", "udid": udid}],
+                         "device_log": {"processes": ["bluetoothd", "callservicesd*"], "level": "debug"}})
+    assert lab.device_log.processes == ["bluetoothd", "callservicesd*"]
+    one = [{"name": "A", "udid": udid}]
+    with pytest.raises(UsageError, match="process name"):
+        Lab.from_dict({"devices": one, "device_log": {"processes": ["/usr/sbin/x"]}})
+    with pytest.raises(UsageError, match=r"device_log\.level"):
+        Lab.from_dict({"devices": one, "device_log": {"level": "verbose"}})
