@@ -225,15 +225,21 @@ class AccessorySpec(_Model):
         return v
 
 
-class Wda(_Model):
-    """How a phone's WebDriverAgent is reached for a run (``harness.device.wda_keeper``)."""
+WDA_LAUNCHES = ("xcuitest", "external")
+_BUNDLE_ID = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
-    launch: Literal["xcuitest", "external"] = "external"
-    """``xcuitest``: the harness starts the runner (``wda_runner``) through pymobiledevice3's
-    XCUITest service when ``/status`` does not answer, keeps it running until the run ends and
-    relaunches it once if it dies. ``external``: WDA is started elsewhere (a Mac's ``xcodebuild``,
-    or ``pymobiledevice3 developer dvt xcuitest`` left running): the harness only checks it.
-    Default: ``xcuitest`` when the phone names a ``wda_runner``, else ``external``."""
+
+class Wda(_Model):
+    """How a phone's WebDriverAgent is reached.
+
+    ``launch: xcuitest``: the harness starts the runner (``wda_runner``) through pymobiledevice3's
+    XCUITestService (``developer dvt xcuitest``) and keeps it running for the run. ``external``: WDA
+    is started elsewhere (a Mac's ``xcodebuild test-without-building``, or a
+    ``pymobiledevice3 developer dvt xcuitest`` the lab keeps running) and the harness only connects.
+    Default: ``xcuitest`` when ``wda_runner`` is set, else ``external``.
+    """
+
+    launch: Literal["xcuitest", "external"] | None = None
 
 
 class Device(_Model):
@@ -246,29 +252,41 @@ class Device(_Model):
     apple_id: str | None = None
     wda_port: int = Field(default=8100, ge=1, le=65535)
     wda_runner: str | None = None
-    """The WDA runner's bundle id (``com.<team>.WebDriverAgentRunner.xctrunner``: it differs per
-    signing team); None: WDA is started elsewhere."""
+    """The bundle id of this phone's signed WebDriverAgent runner (``*.xctrunner``; it differs per
+    signing team). None: WDA is started elsewhere and the harness never launches it."""
     wda: Wda = Field(default_factory=Wda)
+    """How WDA is reached (``wda.launch``); resolved at load, so readers see xcuitest or external."""
+    audio: Audio | None = None
+    """This phone's audio rig (default: the lab's ``audio``)."""
     music_content: bool = False
     """The phone has Music content that plays offline (a downloaded song): the lab capability
     ``other_audio`` (the other-audio scenario) needs it."""
-    audio: Audio | None = None
-    """This phone's audio rig (default: the lab's ``audio``)."""
 
-    @model_validator(mode="before")
+    @field_validator("wda_runner")
     @classmethod
-    def _wda_default(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("wda_runner") and "wda" not in data:
-            data = {**data, "wda": {"launch": "xcuitest"}}
-        return data
+    def _runner(cls, v: str | None) -> str | None:
+        if v is not None and not _BUNDLE_ID.match(v):
+            raise ValueError(f"{v!r} is not a bundle id (e.g. com.example.WebDriverAgentRunner.xctrunner); "
+                             "find it with `pymobiledevice3 apps list --udid UDID`")
+        return v
 
     @model_validator(mode="after")
-    def _wda_runner_for_xcuitest(self) -> Device:
-        if self.wda.launch == "xcuitest" and not self.wda_runner:
-            raise ValueError(f"device {self.name!r}: wda.launch xcuitest needs wda_runner: the runner's "
-                             "bundle id (e.g. com.facebook.WebDriverAgentRunner.xctrunner); or set "
-                             "wda: {launch: external} when WDA is started elsewhere")
+    def _wda_launch(self) -> Device:
+        if self.wda.launch is None:
+            self.wda.launch = "xcuitest" if self.wda_runner else "external"
+        elif self.wda.launch == "xcuitest" and not self.wda_runner:
+            raise ValueError("wda.launch: xcuitest needs wda_runner: the bundle id of the signed runner "
+                             "(e.g. com.example.WebDriverAgentRunner.xctrunner), or set wda.launch: external")
         return self
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: Any) -> dict[str, Any]:
+        out = handler(self)
+        if self.wda.launch == ("xcuitest" if self.wda_runner else "external"):
+            out.pop("wda", None)  # the default: keep written lab files as short as what was read
+        if not self.music_content:
+            out.pop("music_content", None)
+        return out
 
     @field_validator("udid")
     @classmethod
