@@ -10,10 +10,16 @@ bench/device_log_load.py loads the pump during a live call.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
+from collections.abc import Iterator
 
-from harness.device import Device
+import pytest
+
+from harness.device import Device, use_usbmuxd
 from harness.device.os_trace import dut_log_filter
+from harness.loop import LoopThread
+from harness.sim.lab import LabConfig, PhoneSpec, VirtualLab
 from harness.timeline import Timeline
 from tests.device.test_device_on_virtual_lab import QUICK
 
@@ -64,21 +70,42 @@ async def test_debug_lines_come_only_when_asked(lab, dut, tmp_path):
     assert "a debug line" in raw.read_text()
 
 
-async def _lines_while_the_loop_is_blocked(lab, dut, own_thread: bool) -> tuple[int, int]:
+@pytest.fixture
+def lab_on_its_own_loop(isolated) -> Iterator[VirtualLab]:
+    """A virtual lab whose loop runs on its own thread (as the virtual lab runs in its own process), so
+    it keeps sending while the test's loop is blocked."""
+    with LoopThread(name="virtual-lab") as loop:
+        lab = VirtualLab(LabConfig(phones=[PhoneSpec(name="DUT", ios="17.5.1", role="dut")],
+                                   state_dir=isolated / "lab", extensions=()))
+        loop.run(lab.start())
+        use_usbmuxd(lab.usbmuxd_address)
+        try:
+            yield lab
+        finally:
+            lab.phone("DUT").log_filler.update({"lines_per_s": 0})
+            loop.run(lab.stop())
+
+
+async def _lines_while_the_loop_is_blocked(lab: VirtualLab, own_thread: bool) -> tuple[int, int, set[str]]:
+    dut = lab.phone("DUT")
+    threads: set[str] = set()
     async with await Device.open(dut.udid, timeline=Timeline(), timeouts=QUICK) as phone:
         stream = await phone.log_stream(dut_log_filter(), own_thread=own_thread)
-        for i in range(3000):
-            dut.log("harness-sim-filler", f"queued {i}")
-        await asyncio.sleep(0.05)  # the (in-process) relay writes them to the socket
+        stream.on_event = lambda event: threads.add(threading.current_thread().name)
+        dut.log_filler.update({"lines_per_s": 2000, "processes": ["harness-sim-filler"] * 9 + ["audiomxd"]})
+        await _wait(lambda: stream.count >= 20)
         before = stream.lines
         time.sleep(0.5)  # this loop is blocked, as a stalled caller would be
         after = stream.lines
+        dut.log_filler.update({"lines_per_s": 0})
         await stream.stop()
-    return before, after
+    return before, after, threads
 
 
-async def test_the_pump_runs_on_its_own_thread_not_the_callers_loop(lab, dut):
-    before, after = await _lines_while_the_loop_is_blocked(lab, dut, own_thread=True)
-    assert after > before, (before, after)  # it kept pumping while this loop could not
-    before, after = await _lines_while_the_loop_is_blocked(lab, dut, own_thread=False)
+async def test_the_pump_runs_on_its_own_thread_not_the_callers_loop(lab_on_its_own_loop):
+    before, after, threads = await _lines_while_the_loop_is_blocked(lab_on_its_own_loop, own_thread=True)
+    assert after - before > 300, (before, after)  # ~1,000 lines pumped while this loop could not
+    assert len(threads) == 1 and threads.pop().startswith("device-log:")
+    before, after, threads = await _lines_while_the_loop_is_blocked(lab_on_its_own_loop, own_thread=False)
     assert after == before  # the benchmark's "before": on the caller's loop, nothing moves
+    assert threads == {threading.current_thread().name}
