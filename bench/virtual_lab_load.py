@@ -85,7 +85,7 @@ def one_run(n: int, seconds: float, base: Path) -> dict[str, Any]:
                 phones.append(phone)
                 call = lab.open_call(None, base / f"peer-{i}")
                 calls.append(call)
-                phone.ui.launch_app(VOICE_APP, env=lab.app_env(call))
+                phone.ui.launch_app(VOICE_APP, env=lab.app_env(call, phone))
             for call in calls:
                 call.wait_connected(timeout=60, settle_s=0)
             time.sleep(WARMUP_S)

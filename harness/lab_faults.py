@@ -38,6 +38,9 @@ WDA_TIMEOUT = "wda-timeout"
 WDA_ERROR = "wda-error"
 APP_LAUNCH = "app-launch"
 RECIPE_MISS = "recipe-miss"
+WDA_ELEMENT_STATE = "wda-element-state"
+WDA_NO_ELEMENT = "wda-no-element"
+WDA_RUNNER_MISSING = "wda-runner-missing"
 
 LAB_FAULTS: dict[str, LabFaultKind] = {
     k.tag: k
@@ -72,7 +75,17 @@ LAB_FAULTS: dict[str, LabFaultKind] = {
         LabFaultKind(WDA_DOWN, "WebDriverAgent does not answer", "start WDA (see `harness doctor`)"),
         LabFaultKind(WDA_TIMEOUT, "WebDriverAgent did not answer a request in time",
                      "check the phone; restart WDA"),
-        LabFaultKind(WDA_ERROR, "WebDriverAgent answered an error", "see the message; restart WDA"),
+        LabFaultKind(WDA_ERROR, "WebDriverAgent answered an error of its own",
+                     "look at the phone's screen (a system alert, a stuck screen, a sheet in front); "
+                     "`harness phone dump` shows what WDA sees; restart the WDA runner if it persists"),
+        LabFaultKind(WDA_ELEMENT_STATE, "WebDriverAgent cannot act on the element (invalid element state)",
+                     "the screen differs from what the recipe expects: `harness phone dump` that screen, "
+                     "then update the locators"),
+        LabFaultKind(WDA_NO_ELEMENT, "WebDriverAgent found no such element",
+                     "the screen differs from what the recipe expects: `harness phone dump` that screen, "
+                     "then update the locators"),
+        LabFaultKind(WDA_RUNNER_MISSING, "the WebDriverAgent runner named in wda_runner is not installed",
+                     "build and sign the runner with your team, install it, set wda_runner in lab.yaml"),
         LabFaultKind(APP_LAUNCH, "WebDriverAgent could not launch an app",
                      "check the app is installed and trusted on the phone"),
         LabFaultKind(RECIPE_MISS, "a UI recipe did not find what iOS shows (its page source is saved)",

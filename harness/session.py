@@ -17,6 +17,7 @@ checked by ``harness doctor`` and by the ``@pytest.mark.iphone`` tests in tests/
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import time
 from collections.abc import Callable, Iterable
@@ -27,12 +28,15 @@ from typing import Any
 from harness import baseline, contract
 from harness.audio.rig import AudioRig, apply_env
 from harness.device import Device, LogFilter, PortForward, use_usbmuxd
+from harness.device.os_trace import DEVICE_LOG_RAW, dut_log_filter
+from harness.device.wda_keeper import WdaKeeper
 from harness.errors import AppFailure, LabFault
 from harness.lab.accessories import LabAccessory, load_accessories
 from harness.lab.schema import Audio, Lab
 from harness.lab.schema import Device as DeviceSpec
 from harness.loop import LoopThread
 from harness.naming import safe_name
+from harness.peer.advertise import is_wildcard, phone_ip_from_status, whip_url
 from harness.peer.call import Call
 from harness.peer.ice import consent_timeout, set_consent_timeout
 from harness.peer.whip import WhipPeer
@@ -84,13 +88,28 @@ class LabCall:
     peer: WhipPeer
     token: str
     loop: LoopThread
+    lab: Lab
     connect_s: float = Limits.connect_s
     """How long :meth:`wait_connected` waits by default (the lab's ``connect_s`` limit)."""
     created_ns: int = field(default_factory=time.monotonic_ns)
+    url: str = ""
+    """The URL the app was handed (:meth:`url_for`); before that, the peer's own."""
 
-    @property
-    def url(self) -> str:
-        return self.peer.url
+    def __post_init__(self) -> None:
+        self.url = self.url or self.peer.url
+
+    def url_for(self, phone: LabPhone) -> str:
+        """The WHIP URL ``phone`` can reach (harness.peer.advertise): ``peer.advertise``, or for a
+        wildcard bind this host's address on the route to the phone's Wi-Fi address (WDA /status
+        ``ios.ip``). UsageError when a real phone would get a wildcard or loopback URL."""
+        bind_host = self.lab.peer.bind.rpartition(":")[0].strip("[]")
+        phone_ip = None
+        if self.lab.peer.advertise is None and is_wildcard(bind_host):
+            phone_ip = phone_ip_from_status(phone.ui.wda.wait_ready(timeout=10))
+        self.url = whip_url(self.lab.peer.bind, self.peer.port, advertise=self.lab.peer.advertise,
+                            phone_ip=phone_ip, virtual=self.lab.virtual, tls=self.peer.ssl is not None,
+                            phone=phone.name)
+        return self.url
 
     @property
     def consent_timeout_s(self) -> float:
@@ -155,6 +174,10 @@ class LabSession:
         self.path = path
         self.loop = loop
         self._on_close = list(on_close)
+        self._app_process: dict[str, str | None] = {}
+        """Per phone: the app's executable name, as its log lines name their process."""
+        self._keepers: dict[str, tuple[Device, WdaKeeper]] = {}
+        """Per phone: its WDA keeper for the whole session, on a lockdown connection of its own."""
 
     @classmethod
     def open(cls, path: str | Path, *, on_close: Iterable[Callable[[], Any]] = ()) -> LabSession:
@@ -178,6 +201,12 @@ class LabSession:
 
     def close(self) -> None:
         try:
+            for device, keeper in self._keepers.values():
+                with contextlib.suppress(Exception):  # closing must reach the loop and the lab
+                    self.loop.run(keeper.stop(), timeout=30)
+                with contextlib.suppress(Exception):
+                    self.loop.run(device.close(), timeout=15)
+            self._keepers.clear()
             self.loop.close()
         finally:
             for close in reversed(self._on_close):
@@ -204,8 +233,10 @@ class LabSession:
 
     def open_phone(self, spec: DeviceSpec, timeline: Timeline | None, artifacts: Path, *,
                    log: bool = False) -> LabPhone:
-        """Open one phone: lockdown, the WDA forward and recipes, and (``log``) its clock mapping and
-        device log onto ``timeline``. Close it with :meth:`close_phone`."""
+        """Open one phone: WebDriverAgent kept up (:meth:`keep_wda`), lockdown, the WDA forward and
+        recipes on the session WDA holds, and (``log``) its clock mapping and device log onto
+        ``timeline``. Close it with :meth:`close_phone`."""
+        self.keep_wda(spec, timeline)
         device = self.loop.run(Device.open(spec.udid, timeline=timeline))
         try:
             forward = self.loop.run(device.forward(spec.wda_port).start())
@@ -215,14 +246,53 @@ class LabSession:
         phone = LabPhone(spec, device, Phone(forward.url, name=spec.name, ios_version=spec.ios,
                                              timeline=timeline, artifacts=artifacts / safe_name(spec.name)),
                          forward, self.spec.audio_for(spec))
+        try:
+            phone.ui.wda.adopt_session()
+        except BaseException:
+            self.close_phone(phone)
+            raise
         if log:
             try:
                 self.loop.run(device.sync_clock())
-                self.loop.run(device.log_stream(LogFilter()))
+                self.loop.run(device.log_stream(self._log_filter(device),
+                                                raw_path=artifacts / DEVICE_LOG_RAW))
             except BaseException:
                 self.close_phone(phone)
                 raise
         return phone
+
+    def _log_filter(self, device: Device) -> LogFilter:
+        """A DUT's log filter, applied as lines arrive (a real phone logs hundreds to thousands of
+        lines a second; only these reach the timeline, every line goes to the raw file): the audio
+        daemons, SpringBoard, InCallService, the app's executable (looked up once per phone) and
+        the lab's ``device_log.processes``."""
+        app = self.spec.app.bundle_id if self.spec.app else None
+        if app and device.udid not in self._app_process:
+            info = self.loop.run(device.app(app), timeout=30)
+            self._app_process[device.udid] = info.executable if info is not None else None
+        extra = [self.spec.system_log.audio_process, *self.spec.device_log.processes]
+        return dut_log_filter(self._app_process.get(device.udid), extra, level=self.spec.device_log.level)
+
+    def keep_wda(self, spec: DeviceSpec, timeline: Timeline | None) -> WdaKeeper:
+        """The phone's WDA keeper (harness.device.wda_keeper), started at its first use in the session
+        and kept to its end: WDA adopted when up; launched and kept running when the lab file says
+        ``wda.launch: xcuitest``; relaunched once if it dies mid-run. Its events go to ``timeline``
+        (the current test's). On the virtual lab WDA is always up (no DTX): it is adopted; the
+        launch path runs only on hardware (tests/device/test_real_wda.py, ``@pytest.mark.iphone``)."""
+        held = self._keepers.get(spec.udid)
+        if held is None:
+            device = self.loop.run(Device.open(spec.udid))
+            keeper = WdaKeeper.for_device(device, launch=spec.wda.launch or "external",
+                                          runner=spec.wda_runner, port=spec.wda_port, name=spec.name)
+            try:
+                self.loop.run(keeper.start(), timeout=keeper.launch_timeout + 60)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    self.loop.run(device.close(), timeout=15)
+                raise
+            held = self._keepers[spec.udid] = (device, keeper)
+        held[1].timeline = timeline
+        return held[1]
 
     def close_phone(self, phone: LabPhone) -> None:
         try:
@@ -278,22 +348,23 @@ class LabSession:
         token = secrets.token_urlsafe(16)
         peer = WhipPeer(bind=self.spec.peer.bind, tokens=[token], record_dir=record_dir, timeline=timeline)
         self.loop.run(peer.start())
-        return LabCall(peer, token, self.loop, connect_s=connect_s)
+        return LabCall(peer, token, self.loop, self.spec, connect_s=connect_s)
 
     def audio_rig(self, phone: LabPhone, timeline: Timeline | None, folder: Path) -> AudioRig:
         """The phone's route captures and mouth (not yet open: ``with rig:`` or ``rig.open()``)."""
         apply_env(phone.audio.env)
         return AudioRig(phone.audio, folder, timeline=timeline)
 
-    def app_env(self, call: LabCall, extra: dict[str, str] | None = None) -> dict[str, str]:
-        """The app's launch environment for ``call``: the lab's own, then ``extra``, then the app
-        contract's WHIP URL and token."""
+    def app_env(self, call: LabCall, phone: LabPhone, extra: dict[str, str] | None = None) -> dict[str, str]:
+        """The app's launch environment for ``call`` on ``phone``: the lab's own, then ``extra``, then
+        the app contract's WHIP URL (one the phone can reach) and token."""
         if self.spec.app is None:
             raise LabFault("the lab file names no app (app: bundle_id: ...)", tag="lab-config")
-        return {**self.spec.app.launch_env, **(extra or {}), **contract.launch_env(call.url, call.token)}
+        return {**self.spec.app.launch_env, **(extra or {}),
+                **contract.launch_env(call.url_for(phone), call.token)}
 
     def app_launcher(self, dut: LabPhone, call: LabCall, extra: dict[str, str] | None = None) -> AppLauncher:
-        env = self.app_env(call, extra)
+        env = self.app_env(call, dut, extra)
         assert self.spec.app is not None  # app_env checked it
         return AppLauncher(dut, self.spec.app.bundle_id, env)
 

@@ -16,6 +16,7 @@ from harness.verdicts.expect import expect_ducked, expect_restored
 MUSIC_ROUTE = "speaker"
 
 
+@pytest.mark.requires("other_audio")
 @pytest.mark.catches("no_duck_others", "no_notify_on_deactivate")
 def test_other_audio(call, launch_app, actions, evidence, limits):
     actions.play_other_audio()

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from harness.errors import UsageError
+from harness.peer.advertise import check_lab_peer
 
 DEFAULT_SCENARIOS = "testcases"
 REPORT_FILES = ("junit.xml", "results.json", "index.html", "progress.jsonl", "pytest.log",
@@ -80,6 +81,7 @@ def check_lab_options(args: argparse.Namespace) -> None:
         lab = Lab.load(args.lab)
         if args.device:
             lab.device(args.device)
+        check_lab_peer(lab.peer.bind, lab.peer.advertise, virtual=lab.virtual)
     elif args.device:
         from harness.cli.sim import _known_virtual_device
 

@@ -97,9 +97,10 @@ def _watch(args: argparse.Namespace, out: Path, lab_file: Path, stop: threading.
                     launcher = lab.app_launcher(phone, call)
                     launcher()
                     cleanup.append(("app", launcher.terminate))
-                    print(f"launched {launcher.bundle} on {spec.name}", flush=True)
+                    print(f"launched {launcher.bundle} on {spec.name} (HARNESS_WHIP_URL={call.url})", flush=True)
                 else:
-                    env = " ".join(f"{k}={v}" for k, v in contract.launch_env(call.url, call.token).items())
+                    url = call.url_for(phone)  # the address this phone reaches (peer.advertise)
+                    env = " ".join(f"{k}={v}" for k, v in contract.launch_env(url, call.token).items())
                     print(f"start the call in the app yourself: {env}", flush=True)
                 timeline.mark("watch-started", device=spec.name)
                 print(f"watching {spec.name}: interrupt the call on the phone; Ctrl-C writes the report "

@@ -13,7 +13,7 @@ from harness.device.errors import DeviceFault
 from harness.device.forward import PortForward
 from harness.device.info import DeviceInfo
 from harness.device.lockdown import Timeouts
-from harness.device.os_trace import DeviceLogStream, LogFilter
+from harness.device.os_trace import DeviceLogStream, LogFilter, dut_log_filter
 from harness.device.usbmux import (
     Attached,
     DeviceEvent,
@@ -24,6 +24,7 @@ from harness.device.usbmux import (
     wait_for_detach,
     wait_for_device,
 )
+from harness.device.wda_keeper import WdaKeeper
 
 __all__ = [
     "AppInfo",
@@ -39,6 +40,8 @@ __all__ = [
     "LogFilter",
     "PortForward",
     "Timeouts",
+    "WdaKeeper",
+    "dut_log_filter",
     "list_devices",
     "usbmuxd_address",
     "use_usbmuxd",

@@ -29,6 +29,8 @@ class AppInfo:
     kind: str
     """"User" or "System"."""
     path: str = ""
+    executable: str = ""
+    """CFBundleExecutable: the app's process name in the device log."""
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> AppInfo:
@@ -39,6 +41,7 @@ class AppInfo:
             build=str(record.get("CFBundleVersion", "")),
             kind=str(record.get("ApplicationType", "")),
             path=str(record.get("Path", "")),
+            executable=str(record.get("CFBundleExecutable", "")),
         )
 
 

@@ -93,15 +93,18 @@ class Device:
         return await self.clock.sync()
 
     async def log_stream(self, log_filter: LogFilter | None = None, *, timeline: Timeline | None = None,
-                         source: str = "device-log") -> DeviceLogStream:
-        """Start streaming the phone's log (filtered) onto the timeline; stop it with ``.stop()``."""
+                         source: str = "device-log", raw_path: str | Path | None = None,
+                         own_thread: bool = True) -> DeviceLogStream:
+        """Start streaming the phone's log (filtered) onto the timeline, every line to ``raw_path``,
+        on a thread of its own (:class:`harness.device.os_trace.DeviceLogStream`); stop it with
+        ``.stop()``."""
         tl = timeline or self.timeline
         if tl is None:
             raise ValueError("a log stream needs a timeline (Device.open(..., timeline=tl))")
         if self.clock.timeline is None:
             self.clock.timeline = tl
-        stream = DeviceLogStream(self.lockdown, tl, self.clock, udid=self.udid, log_filter=log_filter,
-                                 source=source, open_timeout=self.timeouts.stream_open)
+        stream = DeviceLogStream(self.udid, tl, self.clock, log_filter=log_filter, source=source,
+                                 timeouts=self.timeouts, raw_path=raw_path, own_thread=own_thread)
         await stream.start()
         self._streams.append(stream)
         return stream

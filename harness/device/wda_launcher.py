@@ -17,9 +17,15 @@ from typing import Any
 from harness import ios
 from harness.device import errors
 from harness.device.errors import DeviceFault, device_errors
+from harness.device.tunnels import BROKER, TUNNELD, Lease, TunnelBroker, tunneld_tunnels
 
 WDA_PORT = 8100
 WDA_RUNNER = "com.facebook.WebDriverAgentRunner.xctrunner"
+RUNNER_MISSING = "wda-runner-missing"
+FIX_RUNNER = ("build WebDriverAgentRunner signed with your team on a Mac (its bundle id becomes "
+              "com.<team>.WebDriverAgentRunner.xctrunner), install it on the phone, and set the phone's "
+              "wda_runner in the lab file to that bundle id (`pymobiledevice3 apps list --udid UDID` "
+              "lists it)")
 TESTMANAGERD = "com.apple.testmanagerd.lockdown.secure"
 
 
@@ -29,6 +35,8 @@ class Status:
 
     ok: bool | None
     detail: str
+    tag: str = ""
+    """Why it is down, as a DeviceFault tag (``service-refused``: nothing listens; ``device-timeout``)."""
 
 
 async def wda_status(lockdown: Any, udid: str, *, port: int = WDA_PORT, timeout: float = 5.0) -> Status:
@@ -42,7 +50,7 @@ async def wda_status(lockdown: Any, udid: str, *, port: int = WDA_PORT, timeout:
     except DeviceFault as exc:
         if exc.tag in (errors.SERVICE_REFUSED, errors.WDA_DOWN, errors.DEVICE_TIMEOUT):
             return Status(False, f"nothing answers on device port {port}" if exc.tag == errors.SERVICE_REFUSED
-                          else str(exc))
+                          else str(exc), exc.tag)
         raise
     value = status.get("value") or {}
     ready = value.get("ready", True) if isinstance(value, dict) else True
@@ -68,29 +76,24 @@ async def ddi_status(lockdown: Any, udid: str, *, timeout: float = 10.0) -> Stat
     return Status(mounted, f"{kind} image {'mounted' if mounted else 'not mounted'}")
 
 
-async def tunnel_status(udid: str, ios_version: str) -> Status:
-    """Whether developer services can be reached: not needed before iOS 17; tunneld or userspace after."""
+async def tunnel_status(udid: str, ios_version: str, *, tunneld: tuple[str, int] = TUNNELD) -> Status:
+    """Whether developer services can be reached: not needed before iOS 17; tunneld or userspace after.
+
+    Lists tunneld's tunnels off the event loop (:func:`harness.device.tunnels.tunneld_tunnels`) and
+    connects to none of them: a status check must not stall the loop the WHIP peer runs on.
+    """
     parts = ios.parse(ios_version)
     if parts[0] < 17:
         return Status(True, f"iOS {ios_version}: developer services run over lockdown, no tunnel needed")
-    from pymobiledevice3.exceptions import TunneldConnectionError
-    from pymobiledevice3.tunneld.api import get_tunneld_device_by_udid
-
-    try:
-        rsd = await asyncio.wait_for(get_tunneld_device_by_udid(udid), 8)
-    except (TunneldConnectionError, OSError, TimeoutError):
-        rsd = None
-        tunneld = "no tunneld on 127.0.0.1:49151"
-    else:
-        tunneld = "tunneld has no tunnel to this phone" if rsd is None else "tunneld holds a tunnel"
-    if rsd is not None:
-        with contextlib.suppress(Exception):
-            await rsd.close()
-        return Status(True, tunneld)
+    tunnels = await tunneld_tunnels(tunneld)
+    if tunnels is not None and tunnels.get(udid):
+        return Status(True, "tunneld holds a tunnel")
+    where = ("no tunneld on {}:{}".format(*tunneld) if tunnels is None
+             else "tunneld has no tunnel to this phone")
     if parts[:2] >= (17, 4):
-        return Status(None, f"{tunneld}; iOS {ios_version} can use the in-process userspace tunnel "
+        return Status(None, f"{where}; iOS {ios_version} can use the in-process userspace tunnel "
                       "(no root), tried only when WDA must be started")
-    return Status(False, f"{tunneld}; iOS {ios_version} (17.0-17.3) needs "
+    return Status(False, f"{where}; iOS {ios_version} (17.0-17.3) needs "
                   "`sudo pymobiledevice3 remote tunneld`")
 
 
@@ -102,7 +105,13 @@ class WdaRun:
     started: bool
     detail: str
     task: asyncio.Task[Any] | None = None
-    _tunnel: Any = field(default=None, repr=False)
+    lease: Lease | None = field(default=None, repr=False)
+    """The tunnel (or lockdown) the runner was launched through, released by :meth:`stop`."""
+
+    @property
+    def alive(self) -> bool:
+        """False once a runner the harness launched has exited (its XCUITestService task ended)."""
+        return self.task is None or not self.task.done()
 
     async def stop(self) -> None:
         """Stop a runner the harness started (cancelling XCUITestService stops it); no-op otherwise."""
@@ -111,18 +120,25 @@ class WdaRun:
             with contextlib.suppress(BaseException):
                 await self.task
             self.task = None
-        if self._tunnel is not None:
-            with contextlib.suppress(Exception):
-                await self._tunnel.__aexit__(None, None, None)
-            self._tunnel = None
+        if self.lease is not None:
+            await self.lease.release()
+            self.lease = None
 
 
 async def ensure_wda(lockdown: Any, udid: str, *, runner_bundle_id: str = WDA_RUNNER, port: int = WDA_PORT,
-                     timeout: float = 60.0) -> WdaRun:
+                     timeout: float = 60.0, tunnels: TunnelBroker = BROKER) -> WdaRun:
     """WDA answering on ``port``: at once if it already does, else launched (real phones)."""
     status = await wda_status(lockdown, udid, port=port)
     if status.ok:
         return WdaRun(udid, False, f"already running: {status.detail}")
+    return await launch_wda(lockdown, udid, runner_bundle_id=runner_bundle_id, port=port, timeout=timeout,
+                            tunnels=tunnels)
+
+
+async def launch_wda(lockdown: Any, udid: str, *, runner_bundle_id: str = WDA_RUNNER, port: int = WDA_PORT,
+                     timeout: float = 60.0, tunnels: TunnelBroker = BROKER) -> WdaRun:
+    """Start the runner with XCUITestService and wait until ``port`` answers; each missing
+    prerequisite (Developer Mode, the disk image, a tunnel) is its own lab fault with its fix."""
     version = str(lockdown.product_version)
     async with device_errors("check Developer Mode", udid, 10):
         if lockdown.has_developer_mode and not await lockdown.get_developer_mode_status():
@@ -132,41 +148,15 @@ async def ensure_wda(lockdown: Any, udid: str, *, runner_bundle_id: str = WDA_RU
     if ddi.ok is False:
         raise DeviceFault(f"phone {udid}: WDA is down and cannot be started: {ddi.detail}; "
                           f"fix: {errors.FIX_DDI.replace('UDID', udid)}", errors.NO_DDI, udid)
-    provider, tunnel = await _developer_provider(lockdown, udid, version)
-    run = WdaRun(udid, True, "", _tunnel=tunnel)
+    lease = await tunnels.lease(lockdown, udid, version)
+    run = WdaRun(udid, True, "", lease=lease)
     try:
-        run.task = await _launch(provider, udid, version, runner_bundle_id, port, timeout)
+        run.task = await _launch(lease.provider, udid, version, runner_bundle_id, port, timeout)
     except BaseException:
         await run.stop()
         raise
-    run.detail = f"started {runner_bundle_id} with XCUITestService"
+    run.detail = f"started {runner_bundle_id} with XCUITestService ({lease.kind})"
     return run
-
-
-async def _developer_provider(lockdown: Any, udid: str, version: str) -> tuple[Any, Any]:
-    """The service provider developer services go through: lockdown before iOS 17, a tunnel after."""
-    if ios.major(version) < 17:
-        return lockdown, None
-    status = await tunnel_status(udid, version)
-    if status.ok:
-        from pymobiledevice3.tunneld.api import get_tunneld_device_by_udid
-
-        return await get_tunneld_device_by_udid(udid), None
-    if status.ok is None:  # iOS 17.4+: try the userspace tunnel
-        from pymobiledevice3.remote.userspace_tunnel import UserspaceRsdTunnel
-
-        tunnel = UserspaceRsdTunnel(serial=udid)
-        async with device_errors("open a userspace RSD tunnel", udid, 30, ios_version=version,
-                                 service="com.apple.internal.devicecompute.CoreDeviceProxy"):
-            try:
-                rsd = await tunnel.__aenter__()
-            except Exception as exc:
-                raise DeviceFault(f"phone {udid}: WDA is down and no RSD tunnel could be opened "
-                                  f"({type(exc).__name__}: {exc}); fix: {errors.FIX_TUNNEL}",
-                                  errors.TUNNEL_NEEDED, udid) from exc
-        return rsd, tunnel
-    raise DeviceFault(f"phone {udid}: WDA is down and iOS {version} needs an RSD tunnel to start it: "
-                      f"{status.detail}; fix: {errors.FIX_TUNNEL}", errors.TUNNEL_NEEDED, udid)
 
 
 async def _launch(provider: Any, udid: str, version: str, runner: str, port: int,
@@ -175,8 +165,14 @@ async def _launch(provider: Any, udid: str, version: str, runner: str, port: int
     from pymobiledevice3.exceptions import ConnectionFailedError
     from pymobiledevice3.services.dvt.testmanaged.xcuitest import TestConfig, XCUITestService
 
-    async with device_errors(f"look up the WDA runner {runner}", udid, 20):
-        config = await TestConfig.create_for(provider, runner_bundle_id=runner)
+    try:
+        async with device_errors(f"look up the WDA runner {runner}", udid, 20):
+            config = await TestConfig.create_for(provider, runner_bundle_id=runner)
+    except DeviceFault as exc:
+        if exc.tag != errors.APP_MISSING:
+            raise
+        raise DeviceFault(f"phone {udid}: the WDA runner {runner} is not installed; fix: {FIX_RUNNER}",
+                          RUNNER_MISSING, udid) from exc
     task = asyncio.ensure_future(XCUITestService(provider).run(config))
     try:
         async with device_errors("start WDA with XCUITestService", udid, timeout, service=TESTMANAGERD,

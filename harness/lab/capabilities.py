@@ -3,15 +3,16 @@
 ``caller`` (a second phone to dial from), ``hfp_headset`` (an accessory with HFP),
 ``a2dp_speaker`` (an A2DP-only accessory: a speaker without a microphone), ``capture:<route>``
 (a capture of that output route), ``mouth`` (a speaker playing into the phone's microphone),
-``app`` (the lab names the app under test). A scenario whose needs are missing is skipped with
-the list of what is missing, never failed.
+``app`` (the lab names the app under test), ``other_audio`` (the DUT has Music content that plays
+offline: ``music_content: true`` in its lab entry; the virtual lab has it). A scenario whose
+needs are missing is skipped with the list of what is missing, never failed.
 """
 
 from __future__ import annotations
 
 from harness.lab.schema import AccessorySpec, Device, Lab
 
-KNOWN = ("caller", "hfp_headset", "a2dp_speaker", "mouth", "app")
+KNOWN = ("caller", "hfp_headset", "a2dp_speaker", "mouth", "app", "other_audio")
 
 
 def accessories_for(lab: Lab, dut: Device) -> list[AccessorySpec]:
@@ -34,6 +35,8 @@ def capabilities(lab: Lab, dut: Device) -> set[str]:
             caps.add("mouth")
     if lab.app is not None:
         caps.add("app")
+    if dut.music_content:
+        caps.add("other_audio")
     return caps
 
 

@@ -252,7 +252,6 @@ class AccessorySpec(_Model):
         return v
 
 
-WDA_LAUNCHES = ("xcuitest", "external")
 _BUNDLE_ID = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
 
@@ -285,6 +284,9 @@ class Device(_Model):
     """How WDA is reached (``wda.launch``); resolved at load, so readers see xcuitest or external."""
     audio: Audio | None = None
     """This phone's audio rig (default: the lab's ``audio``)."""
+    music_content: bool = False
+    """The phone has Music content that plays offline (a downloaded song): the lab capability
+    ``other_audio`` (the other-audio scenario) needs it."""
 
     @field_validator("wda_runner")
     @classmethod
@@ -308,6 +310,8 @@ class Device(_Model):
         out = handler(self)
         if self.wda.launch == ("xcuitest" if self.wda_runner else "external"):
             out.pop("wda", None)  # the default: keep written lab files as short as what was read
+        if not self.music_content:
+            out.pop("music_content", None)
         return out
 
     @field_validator("udid")
@@ -356,6 +360,10 @@ class App(_Model):
 
 class Peer(_Model):
     bind: str = "127.0.0.1:0"
+    advertise: str | None = None
+    """What the app is told to call: a host (``192.168.1.20``), ``HOST:PORT`` or a URL
+    (``https://lab.example:8443/whip``). Default: with a wildcard bind, the host's address on the
+    route to the phone (``harness.peer.advertise``); else the bind address."""
     consent_timeout_s: float | None = Field(default=None, ge=2.0, le=300.0)
     """How long the peer keeps a connection whose phone stopped answering ICE consent checks
     (default: RFC 7675's 30 s). A lab may shorten it to keep the long-interruption scenario short."""
@@ -366,6 +374,16 @@ class Peer(_Model):
         host, _, port = v.rpartition(":")
         if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
             raise ValueError(f"{v!r} is not HOST:PORT (e.g. 0.0.0.0:8443)")
+        return v
+
+    @field_validator("advertise")
+    @classmethod
+    def _advertise(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        from harness.peer.advertise import parse_advertise
+
+        parse_advertise(v)  # ValueError naming the accepted forms
         return v
 
 
@@ -392,6 +410,26 @@ class SystemLog(_Model):
         return v
 
 
+class DeviceLog(_Model):
+    """What of the DUT's unified log reaches the timeline (harness.device.os_trace.dut_log_filter).
+
+    The audio daemons (audiomxd, mediaserverd), SpringBoard, InCallService and the app's own
+    executable are always kept; every line goes to the raw log file either way."""
+
+    processes: list[str] = Field(default_factory=list)
+    """More processes (executable names, shell globs allowed) to keep on the timeline."""
+    level: Literal["default", "info", "debug"] = "info"
+    """The lowest level the phone is asked for; ``debug`` multiplies the volume (ask only to debug)."""
+
+    @field_validator("processes")
+    @classmethod
+    def _names(cls, v: list[str]) -> list[str]:
+        for name in v:
+            if not name.strip() or "/" in name:
+                raise ValueError(f"{name!r} is not a process name (the executable's name, e.g. bluetoothd)")
+        return v
+
+
 class Lab(_Model):
     version: Literal[1] = 1
     usbmuxd: str | None = None
@@ -400,6 +438,7 @@ class Lab(_Model):
     audio: Audio = Field(default_factory=Audio)
     peer: Peer = Field(default_factory=Peer)
     system_log: SystemLog = Field(default_factory=SystemLog)
+    device_log: DeviceLog = Field(default_factory=DeviceLog)
     bluetooth_plugin: str | None = None
     accessories: list[AccessorySpec] = Field(default_factory=list)
     """Accessories the harness controls (power, connect): each through its plugin."""

@@ -27,7 +27,9 @@ from harness.phone.wda_client import WdaConnection
 from harness.timeline import Timeline
 
 POLL_S = 0.25
+RUNNING_BACKGROUND = 3
 FOREGROUND = 4
+"""XCUIApplicationState values as ``/wda/apps/state`` answers them (XCTest XCUIApplication.h)."""
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,8 @@ class Phone:
         if relaunch and self.wda.call("app state", c.app_state, bundle_id).value > 1:
             self.wda.call("terminate", c.app_terminate, bundle_id)
         try:
-            self.wda.call("launch", c.app_launch, bundle_id, list(arguments or []), env)
+            self.wda.call("launch", c.app_launch, bundle_id, list(arguments or []), env,
+                          passthrough=(wda.WDAError,))
         except wda.WDAError as exc:
             raise LabFault(f"{self.name}: WDA could not launch {bundle_id}: {exc}", tag=APP_LAUNCH) from exc
         end = time.monotonic() + timeout
@@ -137,7 +140,7 @@ class Phone:
             )
         self.wda.session_id()
         try:
-            self.wda.call("open url", self.wda.client.open_url, uri)
+            self.wda.call("open url", self.wda.client.open_url, uri, passthrough=(wda.WDAError,))
         except wda.WDAError as exc:
             raise LabFault(f"{self.name}: WDA could not open {uri}: {exc}", tag=WDA_ERROR) from exc
         match = self._run("dial", L.CONFIRM_DIAL, timeout)
@@ -165,9 +168,10 @@ class Phone:
         while len(accepted) < limit:
             end = time.monotonic() + timeout
             while True:
+                probe = (wda.WDARequestError,)  # the alert API answers "no such alert" while there is none
                 try:
-                    text = self.wda.call("alert text", lambda: c.alert.text)
-                    buttons = self.wda.call("alert buttons", c.alert.buttons)
+                    text = self.wda.call("alert text", lambda: c.alert.text, passthrough=probe)
+                    buttons = self.wda.call("alert buttons", c.alert.buttons, passthrough=probe)
                     break
                 except wda.WDARequestError:
                     if time.monotonic() >= end:
@@ -217,7 +221,7 @@ class Phone:
             raise UsageError("siri needs the text to say, e.g. siri('what time is it')")
         self.wda.session_id()
         try:
-            self.wda.call("siri", self.wda.client.siri_activate, text)
+            self.wda.call("siri", self.wda.client.siri_activate, text, passthrough=(wda.WDAError,))
         except wda.WDAError as exc:
             raise LabFault(
                 f"{self.name}: Siri is not available through WDA: {exc} (enable Siri on the phone)",
@@ -372,7 +376,16 @@ class Phone:
         return match
 
     def stop_other_audio(self, *, timeout: float = 10.0) -> bool:
-        """Pause Music if it plays (the baseline); True if it was playing. Leaves Music in front."""
+        """Pause Music if it plays (the baseline); True if it was playing.
+
+        Music is brought to the front only when it may be playing: ``/wda/apps/state`` >= 3
+        (XCTest's XCUIApplicationState: 1 not running, 2 background suspended, 3 background,
+        4 foreground; XCUIApplication.h). Playing audio in the background keeps an app at 3; a
+        phone without Music (deleted) answers 1 and costs one request, not a launch. Leaves Music
+        in front when it paused it.
+        """
+        if self.app_state(L.MUSIC_BUNDLE) < RUNNING_BACKGROUND:
+            return False
         self.launch_app(L.MUSIC_BUNDLE, {}, relaunch=False, timeout=timeout)
         hit = self._find(L.ordered(L.MUSIC_PAUSE, self.ios_major), 1.0)
         if hit is None:
@@ -482,7 +495,7 @@ class Phone:
         self._use_app(loc.app)
         if loc.alert_button is not None:
             try:
-                buttons = self.wda.call("alert buttons", c.alert.buttons)
+                buttons = self.wda.call("alert buttons", c.alert.buttons, passthrough=(wda.WDARequestError,))
             except wda.WDARequestError:
                 return None  # no such alert
             return loc.alert_button if loc.alert_button in buttons else None
@@ -501,8 +514,11 @@ class Phone:
                 return None
             time.sleep(POLL_S)
 
-    def _act(self, loc: Locator, found: Any) -> None:
+    def _act(self, loc: Locator, found: Any, *, stale_ok: bool = False) -> None:
+        """Tap (or slide) what ``loc`` found. ``stale_ok``: a stale element raises
+        ``wda.WDAStaleElementReferenceError`` for the caller to look again; otherwise a lab fault."""
         c = self.wda.client
+        stale = (wda.WDAStaleElementReferenceError,) if stale_ok else ()
         if loc.alert_button is not None:
             self.wda.call(f"alert click {found}", c.alert.click, found)
             return
@@ -510,12 +526,12 @@ class Phone:
             for _ in range(2):
                 self.wda.call("power", c.press_duration, "power", 0.05)
             return
-        rect = self.wda.call("rect", lambda: found.bounds)
+        rect = self.wda.call("rect", lambda: found.bounds, passthrough=stale)
         if loc.gesture == L.SLIDE:
             y = rect.y + rect.height // 2
             self.wda.call("slide", c.swipe, rect.x + 5, y, rect.x + rect.width - 5, y, 0.1)
         else:
-            self.wda.call("tap", c.tap, rect.x + rect.width // 2, rect.y + rect.height // 2)
+            self.wda.tap(rect.x + rect.width // 2, rect.y + rect.height // 2, passthrough=stale)
 
     def _run(
         self, recipe: str, table: tuple[Locator, ...], timeout: float, *, confirm_gone: bool = False
@@ -527,7 +543,7 @@ class Phone:
             self._miss(recipe, locs, timeout)
         n, loc, found = hit  # type: ignore[misc]
         try:
-            self._act(loc, found)
+            self._act(loc, found, stale_ok=True)
         except wda.WDAStaleElementReferenceError:
             hit = self._find(locs, 2.0)  # the screen changed between find and tap: look once more
             if hit is None:

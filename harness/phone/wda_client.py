@@ -20,6 +20,22 @@ The gaps this file closes (reference/wda.md §1.2, §1.4, §6):
   raises ``TypeError``/``AttributeError``/``KeyError`` from inside the package. Such an error raised
   in facebook-wda's own code is the server's answer, not a harness bug: ``LabFault("wda-error")``
   (tests/reliability/test_fuzz.py serves it random JSON).
+* **WDA's own errors are the lab's.** facebook-wda raises ``WDARequestError`` for every error
+  envelope (``{"value": {"error", "message"}}``, wda/__init__.py ``_unsafe_httpdo``) and
+  ``WDAElementNotFoundError`` for its own waits. A home press that fails, an element WDA cannot
+  act on, a passcode-locked phone WDA cannot unlock: none says anything about the app under test,
+  so :meth:`WdaConnection.call` turns them into lab faults with their own tags
+  (:func:`wda_fault`). Probes that expect an error (the alert API answering ``no such alert``, a
+  stale element to look up again) opt in to the raw exception with ``passthrough=``.
+* **Taps go to ``/wda/tap``.** facebook-wda's ``tap()`` catches any error and retries
+  ``/wda/tap/0``, a route WDA 6.0 removed (CHANGELOG 6.0.0, 2024-01-31), so a real tap error
+  surfaces as a misleading ``unknown command``; :meth:`WdaConnection.tap` posts the route once.
+
+Real phone vs virtual lab: real WDA answers ``unknown error`` far more often (snapshots that time
+out, XCTest failures) and cannot unlock a phone with a passcode ("Timed out while waiting until
+the screen gets unlocked", XCUIDevice+FBHelpers.m ``fb_unlockScreen``); the virtual WDA answers
+these only when told to (control route ``POST /phones/{udid}/wda/errors``), which is how
+tests/cli checks that each ends as a lab fault with its tag.
 """
 
 from __future__ import annotations
@@ -35,16 +51,42 @@ import wda
 from wda.usbmux.exceptions import HTTPError as WdaTransportError
 
 from harness.errors import LabFault
-from harness.lab_faults import WDA_DOWN, WDA_ERROR, WDA_TIMEOUT
+from harness.lab_faults import (
+    PASSCODE_LOCKED,
+    WDA_DOWN,
+    WDA_ELEMENT_STATE,
+    WDA_ERROR,
+    WDA_NO_ELEMENT,
+    WDA_TIMEOUT,
+    lab_fault,
+)
 
 T = TypeVar("T")
 _WDA_PACKAGE = os.path.dirname(wda.__file__)
 _SHAPE_ERRORS = (TypeError, AttributeError, KeyError, IndexError, ValueError)
+UNLOCK_TIMEOUT = "Timed out while waiting until the screen gets unlocked"
+"""WDA's message when ``/wda/unlock`` meets a passcode (XCUIDevice+FBHelpers.m fb_unlockScreen)."""
 
-FIX_WDA = (
-    "check that WebDriverAgent runs on the phone (`curl <url>/status`); restart the runner "
-    "(xcodebuild test-without-building) and keep the phone unlocked"
-)
+FIX_WDA = ("check that WebDriverAgent runs on the phone (`curl <url>/status`); `harness doctor` says how "
+           "to start it (lab.yaml wda_runner: lets the harness keep it up), and keep the phone unlocked")
+
+
+def wda_fault(phone: str, what: str, exc: wda.WDAError) -> LabFault:
+    """The lab fault for one of WDA's own errors during ``what`` on ``phone``."""
+    value = getattr(exc, "value", None)
+    error = str(value.get("error", "")) if isinstance(value, dict) else ""
+    message = str(value.get("message", "")) if isinstance(value, dict) else str(exc)
+    if UNLOCK_TIMEOUT in message:
+        tag = PASSCODE_LOCKED
+    elif error == "invalid element state":
+        tag = WDA_ELEMENT_STATE
+    elif error == "no such element" or isinstance(exc, wda.WDAElementNotFoundError):
+        tag = WDA_NO_ELEMENT
+    else:
+        tag = WDA_ERROR
+    meaning, fix = lab_fault(tag).meaning, lab_fault(tag).fix
+    said = f"{error}: {message}" if error else (message or type(exc).__name__)
+    return LabFault(f"{phone}: {meaning} during {what} ({said[:300]}); fix: {fix}", tag=tag)
 
 
 class WdaConnection:
@@ -57,9 +99,19 @@ class WdaConnection:
         self.client = wda.Client(url)
 
     def call(
-        self, what: str, fn: Callable[..., T], *args: Any, timeout: float | None = None, **kwargs: Any
+        self,
+        what: str,
+        fn: Callable[..., T],
+        *args: Any,
+        timeout: float | None = None,
+        passthrough: tuple[type[BaseException], ...] = (),
+        **kwargs: Any,
     ) -> T:
-        """``fn(*args, **kwargs)`` under the watchdog. WDA's own errors (``wda.WDAError``) pass through."""
+        """``fn(*args, **kwargs)`` under the watchdog; every failure becomes a lab fault.
+
+        ``passthrough``: exception classes the caller handles itself (raised as they are), e.g.
+        ``wda.WDARequestError`` for the alert API's ``no such alert``.
+        """
         deadline = self.timeout if timeout is None else timeout
         box: dict[str, Any] = {}
         done = threading.Event()
@@ -79,7 +131,10 @@ class WdaConnection:
                 tag=WDA_TIMEOUT,
             )
         if "error" in box:
-            raise self._translate(what, box["error"]) from box["error"]
+            error = box["error"]
+            if passthrough and isinstance(error, passthrough):
+                raise error
+            raise self._translate(what, error) from error
         return box["value"]
 
     def _translate(self, what: str, exc: BaseException) -> BaseException:
@@ -89,11 +144,20 @@ class WdaConnection:
             )
         if isinstance(exc, RuntimeError) and "call depth" in str(exc):
             return LabFault(f"{self.name}: WDA session recovery looped during {what}: {exc}", tag=WDA_ERROR)
+        if isinstance(exc, wda.WDAError):
+            return wda_fault(self.name, what, exc)
         if isinstance(exc, _SHAPE_ERRORS) and not isinstance(exc, wda.WDAError) and _raised_in_wda(exc):
             return LabFault(f"{self.name}: WDA answered {what} with JSON facebook-wda cannot read "
                             f"({type(exc).__name__}: {str(exc)[:200]}); is {self.url} WebDriverAgent?",
                             tag=WDA_ERROR)
         return exc
+
+    # -- gestures --------------------------------------------------------------------------------
+
+    def tap(self, x: float, y: float, *, passthrough: tuple[type[BaseException], ...] = ()) -> None:
+        """``POST /session/:id/wda/tap`` at (x, y) points, once (no fallback to ``/wda/tap/0``)."""
+        self.call(f"tap {x:.0f},{y:.0f}", self.client._session_http.post, "/wda/tap",
+                  {"x": x, "y": y}, passthrough=passthrough)
 
     # -- session ---------------------------------------------------------------------------------
 
@@ -118,6 +182,27 @@ class WdaConnection:
     def session_id(self) -> str:
         """The active session, adopted from ``/status``, or a new one with no app (never kills the app)."""
         return self.call("session", lambda: self.client.session_id)
+
+    def adopt_session(self) -> tuple[str, bool]:
+        """(session id, created): the session WDA already holds (``/status`` ``sessionId``) is
+        adopted; a new one (no app, empty capabilities) is created only when WDA holds none.
+
+        pymobiledevice3 #1825: a WDA started by ``developer dvt xcuitest`` (and, per the reporter,
+        by ``xcodebuild test`` too) died when an external client (Appium) created a session, on
+        iPadOS 26.4. Adopting what is there means a run never replaces a live session; whether
+        the harness's own first ``POST /session {"capabilities": {}}`` is safe on a real phone is
+        checked by the ``@pytest.mark.iphone`` test "WDA up and adopted without killing the runner"
+        (tests/device/test_real_wda.py); the virtual WDA never dies of it.
+        """
+        status = self.call("status", self.client.status)
+        current = status.get("sessionId") if isinstance(status, dict) else None
+        if current:
+            self.client.session_id = current
+            return str(current), False
+        self.client.session_id = None  # a cached id of a WDA that was restarted is gone with it
+        sid = self.session_id()
+        self.client.session_id = sid
+        return sid, True
 
     def new_session(self) -> str:
         """Replace the session (WDA terminates the old session's tested app) and adopt the new id."""

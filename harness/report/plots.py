@@ -24,6 +24,9 @@ PEER_STATE_COLOURS = {"connected": "#2ca02c", "connecting": "#bcbd22", "checking
                       "completed": "#2ca02c", "disconnected": "#ff7f0e", "failed": "#d62728",
                       "closed": "#7f7f7f"}
 GAP_FILL = "#d62728"
+MAX_LOG_TICKS = 400
+"""Plain device-log lines drawn per phone lane at most (a real phone's log runs at hundreds of lines a
+second; every app event and stream loss is drawn anyway). The full log is in device-log.txt."""
 
 
 def route_colour(route: str) -> str:
@@ -85,8 +88,14 @@ def timeline_svg(ev: ArtifactFolder, title: str = "") -> str:
             logs.setdefault(str(e.fields.get("udid", "")), []).append(e)
     for udid, evs in logs.items():
         name = ev.phones.get(udid, udid[:8])
+        shown, lines = capped_log_ticks(evs)
         elems = [_tick(sc, e.t_ns, 0, "#9467bd" if e.kind == "app-event" else "#aaa", _tip(e, origin),
-                       cls=f"event device-log {e.kind}", tall=e.kind != "log") for e in evs]
+                       cls=f"event device-log {e.kind}", tall=e.kind != "log") for e in shown]
+        if len(shown) < len(evs):
+            drawn = sum(e.kind == "log" for e in shown)
+            elems.append(f'<text class="log-cap" x="{WIDTH - 14}" y="{LANE_H - 4}" text-anchor="end" '
+                         f'font-size="9" font-family="sans-serif" fill="#555">{drawn} of {lines} lines '
+                         f'drawn (all in device-log.txt)</text>')
         lanes.append((f"devlog-{udid}", f"device log: {name}", elems))
     peer = [e for e in ev.events if e.source == "peer"]
     if peer:
@@ -132,6 +141,17 @@ def timeline_svg(ev: ArtifactFolder, title: str = "") -> str:
     parts.append(_axis(sc, origin, AXIS_H - 20, "s"))
     parts.append("</svg>")
     return "".join(parts)
+
+
+def capped_log_ticks(evs: list[Any], most: int = MAX_LOG_TICKS) -> tuple[list[Any], int]:
+    """(events to draw, plain lines in all): every non-``log`` event, and at most ``most`` plain
+    lines, evenly spread over the test."""
+    lines = [e for e in evs if e.kind == "log"]
+    if len(lines) <= most:
+        return evs, len(lines)
+    step = len(lines) / most
+    keep = {id(lines[int(i * step)]) for i in range(most)}
+    return [e for e in evs if e.kind != "log" or id(e) in keep], len(lines)
 
 
 def _peer_elements(sc: _Scale, peer: list[Any], origin: int, end_ns: int) -> list[str]:

@@ -318,6 +318,8 @@ class VirtualLab:
         add("POST", "/phones/{udid}/faults", self._set_faults)
         add("DELETE", "/phones/{udid}/faults", self._clear_faults)
         add("POST", "/phones/{udid}/log", self._post_log)
+        add("GET", "/phones/{udid}/log/filler", self._get_filler)
+        add("POST", "/phones/{udid}/log/filler", self._set_filler)
         add("GET", "/phones/{udid}/log", self._get_log)
         add("POST", "/phones/{udid}/crash", self._post_crash)
         add("GET", "/phones/{udid}/connects", self._get_connects)
@@ -406,6 +408,16 @@ class VirtualLab:
             t_ns=body.get("t_ns"),
         )
         return web.json_response({"pid": record.process.pid, "t_ns": record.t_mono_ns})
+
+    async def _get_filler(self, request: web.Request) -> web.Response:
+        return web.json_response(self.phone(request.match_info["udid"]).log_filler.to_json())
+
+    async def _set_filler(self, request: web.Request) -> web.Response:
+        """The log-volume knob (harness.sim.log_filler): ``{"lines_per_s", "processes", "level"}``."""
+        phone = self.phone(request.match_info["udid"])
+        phone.log_filler.update(await json_body(request))
+        phone.truth.emit("sim", "log-filler", udid=phone.udid, **phone.log_filler.to_json())
+        return web.json_response(phone.log_filler.to_json())
 
     async def _get_log(self, request: web.Request) -> web.Response:
         phone = self.phone(request.match_info["udid"])

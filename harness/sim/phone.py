@@ -26,6 +26,7 @@ from harness.byte_pump import pump
 from harness.sim.clock import PhoneClock
 from harness.sim.faults import Faults
 from harness.sim.fs import VirtualFS
+from harness.sim.log_filler import LogFiller
 from harness.sim.pairing import DeviceIdentity
 from harness.timeline import Timeline
 
@@ -222,6 +223,8 @@ class VirtualPhone:
         self.truth = Timeline(truth_path)
         """Ground truth: what really happened on this phone (lab clock)."""
         self.log_history: deque[LogRecord] = deque(maxlen=10_000)
+        self.log_filler = LogFiller()
+        """Synthetic filler lines for the os_trace relay (the log-volume knob; harness.sim.log_filler)."""
         self._log_listeners: list[Callable[[LogRecord], None]] = []
         self._pids = itertools.count(200)
         self.processes: dict[str, Process] = {}

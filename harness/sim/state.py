@@ -54,6 +54,7 @@ def lab_file(lab: Any) -> Lab:
                 model=p.model,
                 phone_number=p.phone_number,
                 apple_id=p.apple_id,
+                music_content=scene is not None,  # the audio world plays Music's track offline
                 audio=Audio.model_validate(scene.audio_map(p)) if scene is not None else None,
             )
             for p in lab.phones.values()

@@ -58,6 +58,8 @@ class Usbmuxd:
         self._unlink: list[str] = []
         self.system_socket: str | None = None
         self.on_connect: Callable[[VirtualPhone, int], None] | None = None
+        self.accepted = 0
+        """Client connections accepted so far (what a client's usbmuxd traffic costs, for tests)."""
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -158,6 +160,7 @@ class Usbmuxd:
     # -- protocol --------------------------------------------------------------------------------
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.accepted += 1
         handed_over = False
         try:
             while True:

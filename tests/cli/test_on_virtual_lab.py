@@ -53,6 +53,22 @@ def test_injected_lab_faults_exit_3_with_their_tags(tmp_path: Path) -> None:
     assert "lab-fault" in (tmp_path / "index.html").read_text()
 
 
+def test_wda_errors_are_lab_faults_with_their_tags(tmp_path: Path) -> None:
+    run = harness("run", "tests/cli/scenarios/wda_faults.py", "--out", str(tmp_path))
+    text = run.stdout + run.stderr
+    assert run.returncode == ExitCode.LAB_FAULT, text[-4000:]
+    results = json.loads((tmp_path / "results.json").read_text())
+    tags = {t["name"]: (t["outcome"], t["lab_tag"]) for t in results["tests"]}
+    assert tags == {
+        "test_wda_unknown_error": ("lab-fault", "wda-error"),
+        "test_wda_passcode_locked": ("lab-fault", "passcode-locked"),
+        "test_wda_invalid_element_state": ("lab-fault", "wda-element-state"),
+        "test_wda_no_such_element": ("lab-fault", "wda-no-element"),
+    }, tags
+    messages = {t["name"]: t.get("message", "") for t in results["tests"]}
+    assert "Face ID & Passcode" in messages["test_wda_passcode_locked"], messages
+
+
 def test_repro_until_fail_bundles_the_failing_run(tmp_path: Path) -> None:
     run = harness("repro", SCENARIO, "--device", "Virtual iPhone A", "--defect", "never_resumes",
                   "--until-fail", "--max", "2", "--out", str(tmp_path))

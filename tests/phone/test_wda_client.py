@@ -9,7 +9,7 @@ import pytest
 import wda
 
 from harness.errors import LabFault, UsageError
-from harness.lab_faults import WDA_DOWN, WDA_TIMEOUT
+from harness.lab_faults import WDA_DOWN, WDA_ERROR, WDA_TIMEOUT
 from harness.phone import Phone, WdaConnection
 from tests.phone.test_calls import ENV
 from tests.wda.scene import VOICE_APP, Scene
@@ -50,11 +50,79 @@ def test_an_unreachable_wda_is_a_lab_fault() -> None:
         phone.wda.wait_ready(timeout=1.0)
 
 
-def test_wda_errors_pass_through_the_watchdog(scene: Scene) -> None:
+def test_wda_errors_are_lab_faults_unless_the_caller_opts_in(scene: Scene) -> None:
+    a = scene.add_phone()
+    conn = WdaConnection(a.url, name="dut")
+    with pytest.raises(LabFault) as info:
+        conn.call("bad", conn.client.http.get, "/nope")
+    assert info.value.tag == WDA_ERROR and "unknown command" in str(info.value) and "dut" in str(info.value)
+    with pytest.raises(wda.WDARequestError, match="unknown command"):  # a probe handles it itself
+        conn.call("bad", conn.client.http.get, "/nope", passthrough=(wda.WDARequestError,))
+
+
+# (route, error, message, the tag it must end as); the unlock envelope is a real one, quoted from
+# electricbubble/gwda gwda.go (getErrMsg comment); the keyboard one from facebook-wda's exceptions.py.
+UNLOCK = ('Error Domain=com.facebook.WebDriverAgent Code=1 "Timed out while waiting until the screen gets '
+          'unlocked" UserInfo={NSLocalizedDescription=Timed out while waiting until the screen gets '
+          'unlocked}')
+KEYBOARD = ('Error Domain=com.facebook.WebDriverAgent Code=1 "The on-screen keyboard must be present to send '
+            'keys" UserInfo={NSLocalizedDescription=The on-screen keyboard must be present to send keys}')
+WDA_ERRORS = [
+    ("/wda/homescreen", "unknown error", "Timeout waiting for the Home screen", WDA_ERROR, "home"),
+    ("/wda/unlock", "unknown error", UNLOCK, "passcode-locked", "unlock"),
+    ("/wda/tap", "invalid element state", KEYBOARD, "wda-element-state", "tap"),
+    ("/element/:uuid/rect", "no such element", "gone", "wda-no-element", "tap"),
+]
+
+
+@pytest.mark.parametrize(("route", "error", "message", "tag", "action"), WDA_ERRORS,
+                         ids=[t for *_, t, _ in WDA_ERRORS])
+def test_wdas_own_errors_become_lab_faults_with_their_tags(scene: Scene, tmp_path, route, error, message,
+                                                           tag, action) -> None:
+    a = scene.add_phone()
+    phone = Phone(a.url, name="dut", artifacts=tmp_path)
+    phone.launch_app("com.apple.Preferences", {})
+    a.wda.inject_error(route, error, message)
+    with pytest.raises(LabFault) as info:
+        if action == "tap":
+            phone.reset_media_services()
+        else:
+            getattr(phone, action)()
+    assert info.value.tag == tag, str(info.value)
+    assert error in str(info.value) and "fix:" in str(info.value)
+    assert not a.wda.injected  # used once
+
+
+def test_a_tap_posts_wda_tap_once_without_the_removed_fallback(scene: Scene, tmp_path) -> None:
+    a = scene.add_phone()
+    phone = Phone(a.url, artifacts=tmp_path)
+    a.wda.inject_error("/wda/tap", "invalid element state", KEYBOARD)
+    with pytest.raises(LabFault):
+        phone.reset_media_services()
+    taps = [p for m, p in a.wda.requests if p.endswith("/wda/tap") or "/wda/tap/" in p]
+    assert len(taps) == 1 and taps[0].endswith("/wda/tap"), taps  # facebook-wda's tap() retries /wda/tap/0
+    phone.reset_media_services()  # and a tap that works goes through
+    assert all(not p.endswith("/wda/tap/0") for _, p in a.wda.requests)
+
+
+def test_an_existing_session_is_adopted_not_replaced(scene: Scene, tmp_path) -> None:
+    a = scene.add_phone()
+    theirs = wda.Client(a.url).session().session_id  # e.g. the session the runner's launcher made
+    conn = WdaConnection(a.url)
+    before = len([r for r in a.wda.requests if r == ("POST", "/session")])
+    assert conn.adopt_session() == (theirs, False)
+    Phone(a.url, artifacts=tmp_path).home()
+    assert len([r for r in a.wda.requests if r == ("POST", "/session")]) == before
+    assert a.wda.session is not None and a.wda.session.id == theirs
+
+
+def test_a_session_is_created_only_when_wda_holds_none(scene: Scene) -> None:
     a = scene.add_phone()
     conn = WdaConnection(a.url)
-    with pytest.raises(wda.WDARequestError, match="unknown command"):
-        conn.call("bad", conn.client.http.get, "/nope")
+    sid, created = conn.adopt_session()
+    assert created and a.wda.session is not None and a.wda.session.id == sid
+    assert conn.adopt_session() == (sid, False)
+    assert [r for r in a.wda.requests if r == ("POST", "/session")] == [("POST", "/session")]
 
 
 def test_phone_adopts_a_replaced_session(scene: Scene, tmp_path) -> None:

@@ -157,3 +157,24 @@ def test_the_plot_shows_the_verdicts_own_analysis_not_a_second_one(tmp_path: Pat
     assert speaker.analysed_by == "report"  # no file: analysed for the plot, as before
     bars = re.findall(r'<rect class="presence" data-route="receiver"', timeline_svg(ev))
     assert len(bars) == 1
+
+
+def test_device_log_ticks_are_capped_but_app_events_all_drawn(tmp_path: Path) -> None:
+    """A real phone's log runs at hundreds of lines a second: the plot draws at most MAX_LOG_TICKS
+    plain lines per phone (every app event still), and says how many it left out."""
+    from harness.report.plots import MAX_LOG_TICKS, timeline_svg
+    from harness.timeline import Timeline
+
+    with Timeline(tmp_path / "t" / "timeline.jsonl") as tl:
+        t0 = tl.now()
+        for i in range(5000):
+            tl.emit("device-log", "log", t_ns=t0 + i * 2_000_000, udid=scene.UDID, process="audiomxd", pid=1,
+                    subsystem="", category="", level="default", message=f"line {i}")
+            if i % 1000 == 0:
+                tl.emit("device-log", "app-event", t_ns=t0 + i * 2_000_000, udid=scene.UDID, process="App",
+                        pid=2, subsystem="", category="", level="default", message="HARNESS-EVENT x",
+                        event="x")
+    svg = timeline_svg(gather(tmp_path / "t", {scene.UDID: scene.PHONE}))
+    assert svg.count('class="event device-log log"') == MAX_LOG_TICKS
+    assert svg.count('class="event device-log app-event"') == 5
+    assert f"{MAX_LOG_TICKS} of 5000 lines drawn" in svg

@@ -127,3 +127,47 @@ async def test_short_socket_dir_lives_as_long_as_the_lab(tmp_path):
     await lab.start()
     await lab.stop()
     assert not os.path.exists(socket_dir)
+
+
+async def test_log_filler_knob_is_validated_and_live(lab, dut):
+    """The log-volume knob (harness.sim.log_filler) through the control API."""
+    url = f"{lab.control_url}/phones/{dut.udid}/log/filler"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(url) as r:
+            assert (await r.json())["lines_per_s"] == 0
+        for bad, word in (({"lines_per_s": -1}, "lines_per_s"), ({"processes": []}, "processes"),
+                          ({"level": "loud"}, "level"), ({"rate": 5}, "unknown")):
+            async with http.post(url, json=bad) as r:
+                assert r.status == 400 and word in (await r.json())["error"], bad
+        async with http.post(url, json={"lines_per_s": 500, "processes": ["a", "audiomxd"]}) as r:
+            assert await r.json() == {"lines_per_s": 500.0, "processes": ["a", "audiomxd"],
+                                      "level": "default"}
+    assert dut.log_filler.lines_per_s == 500
+    assert not any("SYNTHETIC" in r.message for r in dut.log_history)  # never in the phone's ground truth
+
+
+async def test_wda_error_injection_route(tmp_path) -> None:
+    config = LabConfig.default(1, state_dir=tmp_path, extensions=("harness.sim.wda",))
+    async with VirtualLab.running(config) as lab, aiohttp.ClientSession() as http:
+        phone = next(iter(lab.phones.values()))
+        url = f"{lab.control_url}/phones/{phone.udid}/wda/errors"
+        async with http.post(url, json={"route": "/wda/homescreen", "error": "not an error"}) as r:
+            assert r.status == 400 and "not a WDA error string" in (await r.json())["error"]
+        zero = {"route": "/wda/homescreen", "error": "unknown error", "times": 0}
+        async with http.post(url, json=zero) as r:
+            assert r.status == 400 and "times" in (await r.json())["error"]
+        async with http.post(url, json={"route": "/wda/homescreen", "error": "unknown error",
+                                        "message": "boom", "times": 1}) as r:
+            assert (await r.json())[0]["route"] == "/wda/homescreen"
+        async with http.post(f"{phone.wda_url}/wda/homescreen") as r:
+            body = await r.json()
+            assert r.status == 500 and body["value"] == {"error": "unknown error", "message": "boom",
+                                                         "traceback": ""}
+        async with http.post(f"{phone.wda_url}/wda/homescreen") as r:
+            assert r.status == 200  # used once
+        async with http.post(url, json={"route": "/wda/locked", "error": "unknown error", "times": -1}) as r:
+            pass
+        async with http.delete(url) as r:
+            assert await r.json() == []
+        async with http.get(f"{phone.wda_url}/wda/locked") as r:
+            assert r.status == 200

@@ -94,3 +94,45 @@ def test_file_level_mistakes(tmp_path):
         _load(tmp_path, GOOD.replace("role: dut", "role: caller"))
     with pytest.raises(UsageError, match="no device 'iPhone Z' in the lab; known: iPhone A, iPhone B"):
         _load(tmp_path, GOOD).device("iPhone Z")
+
+
+def test_how_wda_is_reached_per_phone():
+    udid = "00008120-001A2B3C4D5E6F70"
+    runner = "com.example.WebDriverAgentRunner.xctrunner"
+    lab = Lab.from_dict({"devices": [{"name": "A", "udid": udid, "wda_runner": runner}]})
+    assert lab.devices[0].wda.launch == "xcuitest"  # a named runner is launched by the harness
+    lab = Lab.from_dict({"devices": [{"name": "A", "udid": udid, "wda_runner": runner,
+                                      "wda": {"launch": "external"}}]})
+    assert lab.devices[0].wda.launch == "external" and lab.devices[0].wda_runner == runner
+    lab = Lab.from_dict({"devices": [{"name": "A", "udid": udid}]})
+    assert lab.devices[0].wda.launch == "external" and lab.devices[0].wda_runner is None
+    assert Lab.from_dict(lab.to_dict()) == lab
+    with pytest.raises(UsageError) as info:
+        Lab.from_dict({"devices": [{"name": "A", "udid": udid, "wda": {"launch": "xcuitest"}}]})
+    assert "wda_runner" in str(info.value) and "external" in str(info.value)
+    with pytest.raises(UsageError, match="xcuitest"):
+        Lab.from_dict({"devices": [{"name": "A", "udid": udid, "wda": {"launch": "xcode"}}]})
+
+
+def test_other_audio_is_a_capability_of_a_phone_with_music_content():
+    from harness.lab.capabilities import KNOWN, missing
+
+    udid = "00008120-001A2B3C4D5E6F70"
+    lab = Lab.from_dict({"devices": [{"name": "A", "udid": udid}]})
+    assert "other_audio" in KNOWN and missing(lab, lab.devices[0], ["other_audio"]) == ["other_audio"]
+    lab = Lab.from_dict({"devices": [{"name": "A", "udid": udid, "music_content": True}]})
+    assert missing(lab, lab.devices[0], ["other_audio"]) == []
+
+
+def test_device_log_section():
+    udid = "00008120-001A2B3C4D5E6F70"
+    lab = Lab.from_dict({"devices": [{"name": "A", "udid": udid}]})
+    assert lab.device_log.level == "info" and lab.device_log.processes == []
+    lab = Lab.from_dict({"devices": [{"name": "A", "udid": udid}],
+                         "device_log": {"processes": ["bluetoothd", "callservicesd*"], "level": "debug"}})
+    assert lab.device_log.processes == ["bluetoothd", "callservicesd*"]
+    one = [{"name": "A", "udid": udid}]
+    with pytest.raises(UsageError, match="process name"):
+        Lab.from_dict({"devices": one, "device_log": {"processes": ["/usr/sbin/x"]}})
+    with pytest.raises(UsageError, match=r"device_log\.level"):
+        Lab.from_dict({"devices": one, "device_log": {"level": "verbose"}})

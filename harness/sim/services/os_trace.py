@@ -11,16 +11,25 @@ what pymobiledevice3's parser reads (services/os_trace.py); bytes it calls unkno
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import plistlib
 import struct
+import time
 import uuid
+from collections.abc import Callable
 
 from harness.sim.lockdownd import read_plist
+from harness.sim.log_filler import FILLER_CATEGORY, FILLER_SUBSYSTEM
 from harness.sim.phone import LogRecord, PortHandler, VirtualPhone
 from harness.sim.services.log_stream import relay
 
 LEVEL_BYTES = {"default": 0x00, "info": 0x01, "debug": 0x02, "error": 0x10, "fault": 0x11}
 FLAG_DEBUG, FLAG_INFO = 0x20, 0x100
+"""os_activity_stream flags (pymobiledevice3 OsActivityStreamFlag, after limneos/oslog
+ActivityStreamAPI.h): INFO asks for info-level lines, DEBUG for debug-level ones. DEBUG implies
+info too: Console's own flags (PAYLOAD|HISTORICAL|CALLSTACK|DEBUG, "sniffed from Console.app when
+enabling both info and debug messages", pymobiledevice3 services/os_trace.py) carry no INFO bit."""
+FILLER_TICK_S = 0.01
 _HEADER = struct.Struct("<9sIQ16s18sIIIBB6sQQ16sHHHIIII")
 assert _HEADER.size == 129
 
@@ -85,7 +94,7 @@ async def serve_os_trace(
         return
     pid = int(request.get("Pid", -1))
     flags = int(request.get("StreamFlags", 0))
-    verbose = bool(flags & (FLAG_DEBUG | FLAG_INFO))
+    wanted = {"info": bool(flags & (FLAG_INFO | FLAG_DEBUG)), "debug": bool(flags & FLAG_DEBUG)}
     data = plistlib.dumps({"Status": "RequestSuccessful"})
     writer.write(struct.pack("<I", 4) + struct.pack("<I", len(data)) + data)
     await writer.drain()
@@ -93,11 +102,47 @@ async def serve_os_trace(
     def encode(record: LogRecord) -> bytes | None:
         if pid not in (-1, 0) and record.process.pid != pid:
             return None
-        if record.level in ("info", "debug") and not verbose:
+        if not wanted.get(record.level, True):
             return None
         return encode_record(phone, record)
 
-    await relay(phone, reader, writer, encode)
+    filling = asyncio.ensure_future(_fill(phone, writer, encode))
+    try:
+        await relay(phone, reader, writer, encode)
+    finally:
+        filling.cancel()
+        with contextlib.suppress(BaseException):
+            await filling
+
+
+async def _fill(phone: VirtualPhone, writer: asyncio.StreamWriter,
+                encode: Callable[[LogRecord], bytes | None]) -> None:
+    """The phone's synthetic filler lines (harness.sim.log_filler) on this stream, at its rate."""
+    sent = 0
+    start = time.monotonic()
+    while True:
+        await asyncio.sleep(FILLER_TICK_S)
+        filler = phone.log_filler
+        now = time.monotonic()
+        if filler.lines_per_s <= 0:
+            start, sent = now, 0
+            continue
+        due = int((now - start) * filler.lines_per_s) - sent
+        if due <= 0:
+            continue
+        t_ns = time.monotonic_ns()
+        chunk = []
+        for i in range(sent, sent + due):
+            proc = phone.process(filler.processes[i % len(filler.processes)])
+            record = LogRecord(t_ns, proc, filler.message(i), FILLER_SUBSYSTEM, FILLER_CATEGORY,
+                               filler.level, thread_id=proc.pid * 1000 + 2)
+            data = encode(record)
+            if data is not None:
+                chunk.append(data)
+        sent += due
+        if chunk:
+            writer.write(b"".join(chunk))
+            await writer.drain()
 
 
 def os_trace_service(phone: VirtualPhone) -> PortHandler:

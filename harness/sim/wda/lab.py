@@ -160,6 +160,33 @@ def _add_control_routes(lab: Any, wda_lab: WdaLab) -> None:
                 asyncio.get_running_loop().call_later(after, lambda: asyncio.ensure_future(server.start()))
         return web.json_response({"udid": phone.udid, "wda": "stopped"})
 
+    async def inject_errors(request: web.Request) -> web.Response:
+        """``{"route": "/wda/homescreen", "error": "unknown error", "message": "...", "method": "POST",
+        "times": 1}``: the phone's WDA answers that error (WDA's own error strings, with its HTTP code)
+        on that route for the next ``times`` requests (-1: until ``DELETE``), as real WDA does when
+        XCTest fails. Answers the errors now pending."""
+        phone = lab.phone(request.match_info["udid"])
+        body = await json_body(request)
+        server = wda_lab.servers[phone.udid]
+        route, error = body.get("route"), body.get("error")
+        times = body.get("times", 1)
+        if not isinstance(route, str) or not route.startswith("/") or not isinstance(error, str):
+            raise UsageError('POST /phones/{udid}/wda/errors needs {"route": "/wda/...", "error": '
+                             '"unknown error", "message": "...", "times": 1}')
+        if not isinstance(times, int) or times == 0 or times < -1:
+            raise UsageError(f"times must be a positive count or -1 (until cleared), got {times!r}")
+        try:
+            server.inject_error(route, error, str(body.get("message", "")), method=body.get("method"),
+                                times=times)
+        except ValueError as exc:
+            raise UsageError(f"POST /phones/{phone.udid}/wda/errors: {exc}") from None
+        return web.json_response([i.to_json() for i in server.injected])
+
+    async def clear_errors(request: web.Request) -> web.Response:
+        phone = lab.phone(request.match_info["udid"])
+        wda_lab.servers[phone.udid].injected.clear()
+        return web.json_response([])
+
     async def set_variant(request: web.Request) -> web.Response:
         """``{"variant": ["siri.overlay", ...]}``: SpringBoard elements left out from now on (a UI
         the recipes do not know, as after an iOS update)."""
@@ -175,6 +202,8 @@ def _add_control_routes(lab: Any, wda_lab: WdaLab) -> None:
 
     add = lab.control.add_route
     add("POST", "/phones/{udid}/wda/stop", stop_wda)
+    add("POST", "/phones/{udid}/wda/errors", inject_errors)
+    add("DELETE", "/phones/{udid}/wda/errors", clear_errors)
     add("POST", "/phones/{udid}/springboard/variant", set_variant)
     add("POST", "/carrier/calls", dial)
     add("GET", "/carrier/calls", list_calls)

@@ -80,6 +80,26 @@ class Session:
 
 
 @dataclass
+class InjectedError:
+    """An error WDA answers instead of running a route (a fault a test injects; real WDA answers
+    these on its own: ``unknown error`` from XCTest, the unlock timeout of a passcode-locked phone)."""
+
+    method: str | None
+    route: str
+    error: WdaError
+    times: int
+    """How many more requests get it; -1: until cleared."""
+    regex: re.Pattern[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.regex = re.compile("^" + re.sub(r":(\w+)", r"[^/]+", self.route.rstrip("/")) + "$", re.I)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"method": self.method, "route": self.route, "error": self.error.error,
+                "message": self.error.message, "times": self.times}
+
+
+@dataclass
 class Request:
     params: dict[str, str]
     body: dict[str, Any]
@@ -144,6 +164,7 @@ class WdaServer:
         """Tracebacks of the virtual WDA's own bugs (answered as ``unknown error``); tests keep it empty."""
         self.requests: list[tuple[str, str]] = []
         """Every request as (method, path): what the harness sent, for tests and ground truth."""
+        self.injected: list[InjectedError] = []
         self._system_running: set[str] = {SPRINGBOARD, WDA_BUNDLE_ID}
         self._runner: web.AppRunner | None = None
         self._routes = self._route_table()
@@ -169,6 +190,27 @@ class WdaServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+    # -- injected errors --------------------------------------------------------------------------
+
+    def inject_error(self, route: str, error: str, message: str = "", *, method: str | None = None,
+                     times: int = 1) -> InjectedError:
+        """Answer ``error`` (a WDA error string) on ``route`` (a WDA route, ``:param`` allowed, with
+        or without the ``/session/:id`` prefix) for the next ``times`` requests (-1: until cleared)."""
+        injected = InjectedError(method.upper() if method else None, route,
+                                 WdaError(error, message or f"injected {error}"), times)
+        self.injected.append(injected)
+        return injected
+
+    def _injected(self, method: str, rest: str) -> WdaError | None:
+        for inj in self.injected:
+            if (inj.method is None or inj.method == method) and inj.regex.match(rest):
+                if inj.times > 0:
+                    inj.times -= 1
+                    if inj.times == 0:
+                        self.injected.remove(inj)
+                return inj.error
+        return None
 
     # -- routing and envelope --------------------------------------------------------------------
 
@@ -272,6 +314,9 @@ class WdaServer:
             sid, rest, scopes = m.group(1), m.group(2) or "", ("S", "B")
         else:
             sid, rest, scopes = None, path, ("N", "B")
+        injected = self._injected(method, rest)
+        if injected is not None:
+            raise injected
         for route in self._routes:
             if route.scope not in scopes or route.method != method:
                 continue
