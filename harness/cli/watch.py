@@ -97,7 +97,8 @@ def _watch(args: argparse.Namespace, out: Path, lab_file: Path, stop: threading.
                     launcher = lab.app_launcher(phone, call)
                     launcher()
                     cleanup.append(("app", launcher.terminate))
-                    print(f"launched {launcher.bundle} on {spec.name} (HARNESS_WHIP_URL={call.url})", flush=True)
+                    print(f"launched {launcher.bundle} on {spec.name} (HARNESS_WHIP_URL={call.url})",
+                          flush=True)
                 else:
                     url = call.url_for(phone)  # the address this phone reaches (peer.advertise)
                     env = " ".join(f"{k}={v}" for k, v in contract.launch_env(url, call.token).items())

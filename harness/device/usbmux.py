@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 from harness.device.errors import device_errors
 
@@ -49,7 +50,7 @@ class DeviceEvent:
     device_id: int
 
 
-async def list_devices(timeout: float = 5.0) -> list[Attached]:
+async def list_devices(timeout: float | None = 5.0) -> list[Attached]:
     """Every phone usbmuxd has attached (USB first; a phone on USB and Wi-Fi is listed once, as USB)."""
     from pymobiledevice3 import usbmux
 
@@ -76,7 +77,7 @@ class DeviceWatcher:
     """
 
     def __init__(self) -> None:
-        self._mux = None
+        self._mux: Any = None  # pymobiledevice3's MuxConnection once listening
         self._known: dict[int, str] = {}
         self._pending: list[DeviceEvent] = []
 

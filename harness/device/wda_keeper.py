@@ -187,7 +187,7 @@ class WdaKeeper:
         if status.ok:
             self._timeouts = 0
             return False, status.detail, ""
-        if status.tag == errors.TIMEOUT:
+        if status.tag == errors.DEVICE_TIMEOUT:
             self._timeouts += 1
             if self._timeouts < self.timeouts_to_dead:
                 return False, f"/status timed out ({self._timeouts} of {self.timeouts_to_dead})", ""

@@ -18,10 +18,10 @@ from harness import ios
 from harness.device import errors
 from harness.device.errors import DeviceFault, device_errors
 from harness.device.tunnels import BROKER, TUNNELD, Lease, TunnelBroker, tunneld_tunnels
+from harness.lab_faults import WDA_RUNNER_MISSING
 
 WDA_PORT = 8100
 WDA_RUNNER = "com.facebook.WebDriverAgentRunner.xctrunner"
-RUNNER_MISSING = "wda-runner-missing"
 FIX_RUNNER = ("build WebDriverAgentRunner signed with your team on a Mac (its bundle id becomes "
               "com.<team>.WebDriverAgentRunner.xctrunner), install it on the phone, and set the phone's "
               "wda_runner in the lab file to that bundle id (`pymobiledevice3 apps list --udid UDID` "
@@ -172,7 +172,7 @@ async def _launch(provider: Any, udid: str, version: str, runner: str, port: int
         if exc.tag != errors.APP_MISSING:
             raise
         raise DeviceFault(f"phone {udid}: the WDA runner {runner} is not installed; fix: {FIX_RUNNER}",
-                          RUNNER_MISSING, udid) from exc
+                          WDA_RUNNER_MISSING, udid) from exc
     task = asyncio.ensure_future(XCUITestService(provider).run(config))
     try:
         async with device_errors("start WDA with XCUITestService", udid, timeout, service=TESTMANAGERD,

@@ -20,8 +20,9 @@ from harness.device import Device, DeviceFault
 from harness.device import errors as tags
 from harness.device.tunnels import TunnelBroker, tunneld_tunnels
 from harness.device.wda_keeper import WdaKeeper
-from harness.device.wda_launcher import RUNNER_MISSING, WDA_RUNNER, tunnel_status
+from harness.device.wda_launcher import WDA_RUNNER, tunnel_status
 from harness.errors import LabFault
+from harness.lab_faults import WDA_RUNNER_MISSING
 from harness.timeline import Timeline
 from tests.device.test_device_on_virtual_lab import QUICK
 
@@ -59,7 +60,7 @@ async def test_an_external_wda_that_is_down_is_a_lab_fault_naming_the_fix(lab, d
 @pytest.mark.parametrize(("who", "runner", "tag", "words"), [
     # iOS 16: lockdownd refuses testmanagerd (a phone without its disk image does the same)
     ("caller", WDA_RUNNER, tags.NO_DDI, ["testmanagerd", "auto-mount"]),
-    ("caller", RUNNER, RUNNER_MISSING, ["not installed", "wda_runner", "signed"]),
+    ("caller", RUNNER, WDA_RUNNER_MISSING, ["not installed", "wda_runner", "signed"]),
     ("dut", RUNNER, tags.TUNNEL_NEEDED, ["tunneld"]),  # iOS 17.5: no tunneld, the userspace tunnel fails
 ])
 async def test_a_down_wda_is_launched_and_the_attempt_ends_in_the_honest_fault(lab, who, runner, tag, words):
