@@ -198,7 +198,7 @@ def parse_predicate(text: str) -> Predicate:
 
 # -- class chain -----------------------------------------------------------------------------------
 
-_STEP = re.compile(r"(\*\*/|/)?([A-Za-z]+)((?:\[(?:`(?:[^`])*`|-?\d+)\])*)")
+_STEP = re.compile(r"(\*\*/|/\*\*/|/)?([A-Za-z]+)((?:\[(?:`(?:[^`])*`|-?\d+)\])*)")
 _FILTER = re.compile(r"\[(`[^`]*`|-?\d+)\]")
 
 
@@ -220,7 +220,9 @@ def class_chain(root: UIElement, query: str) -> list[UIElement]:
         sep, typ, filters = m.group(1), m.group(2), m.group(3)
         if sep is None and not first:
             raise WdaError("invalid selector", f"Cannot parse class chain query {query!r} at {pos}")
-        deep = sep == "**/"
+        # a descendant step at the start or in the middle ("**/XCUIElementTypeButton/**/XCUIElementTypeImage",
+        # appium/WebDriverAgent v16.7.0 WebDriverAgentTests/UnitTests/FBClassChainTests.m:127)
+        deep = sep in ("**/", "/**/")
         short = _type_ok(typ)
         nxt: list[UIElement] = []
         for node in current:
