@@ -70,7 +70,8 @@ def check_lab_options(args: argparse.Namespace) -> None:
         raise UsageError("--app-logging exists only on the virtual lab: drop --lab, or drop --app-logging")
     if getattr(args, "sim_variant", None):
         if args.lab:
-            raise UsageError("--sim-variant exists only on the virtual lab: drop --lab, or drop --sim-variant")
+            raise UsageError("--sim-variant exists only on the virtual lab: drop --lab, or drop "
+                             "--sim-variant")
         from harness.cli.sim import _known_variants
 
         _known_variants(args.sim_variant)

@@ -94,7 +94,8 @@ def start_lab_process(
 ) -> LabProcess:
     """Start ``harness sim up`` in a subprocess and wait until its sim.json is written.
 
-    ``variants``: ``NAME=VALUE`` or ``field`` items, each passed as ``--variant`` (``harness sim variants``)."""
+    ``variants``: ``NAME=VALUE`` or ``field`` items, each passed as ``--variant``
+    (``harness sim variants``)."""
     state_dir = Path(state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
     clear_state(state_dir)

@@ -18,24 +18,28 @@ from dataclasses import dataclass, field
 from typing import Any
 
 UNVERIFIED = "unverified"
-HELPER = ("krishvios/signvios ntouch-UITests/UI.swift (REV Q1.1): iOS<18 springboard.buttons[Accept/Decline], "
-          "iOS>=18 InCallService buttons[acceptCall/rejectCall]; one production data point")
+HELPER = ("krishvios/signvios ntouch-UITests/UI.swift (REV Q1.1): iOS<18 springboard.buttons"
+          "[Accept/Decline], iOS>=18 InCallService buttons[acceptCall/rejectCall]; one production data point")
 FOLLOW_UP = ("krishvios/signvios UI.swift (REV Q1.1): after acceptCall on iOS 18 it taps springboard.buttons"
              "[\"Accept\"]; the 'double CallKit window' retry taps Accept again (EnduranceTests.swift)")
 ANSWER_LABELS = "REV Q1.4 (unattributed excerpts, weak): newer suites match Accept, Answer or Answer call"
-PROMPT = ("Apple Phone Links + openradar 35247480 (REV Q2): iOS 10.3+ asks before an app dials, buttons Cancel/"
-          "Call; whether WDA's /url (XCTest) prompts is unknown, so the prompt is optional")
-PROMPT_SB = "beepscore/Phoney (REV Q1.3, iOS 11 era): springboardApp.buttons[\"Call\"] after an app opens tel:"
-END_SRC = "beepscore/Phoney (REV Q1.3, iOS 11 era): springboardApp.buttons[\"End call\"]; iOS 18/26 label key end.call"
-SLIDER_SRC = ("iOS 18.2 decompile PHActionSliderAccessibility.m (REV Q1.2): one element labelled with its track "
-              "text; the text 'slide to answer' is unverified")
-TIMER_SRC = "Klevin-G/BrassTune and AlarmKit excerpts (REV Q5): springboard.buttons[\"Stop\"]; presentation unknown"
+PROMPT = ("Apple Phone Links + openradar 35247480 (REV Q2): iOS 10.3+ asks before an app dials, buttons "
+          "Cancel/Call; whether WDA's /url (XCTest) prompts is unknown, so the prompt is optional")
+PROMPT_SB = ("beepscore/Phoney (REV Q1.3, iOS 11 era): springboardApp.buttons[\"Call\"] after an app "
+             "opens tel:")
+END_SRC = ("beepscore/Phoney (REV Q1.3, iOS 11 era): springboardApp.buttons[\"End call\"]; iOS 18/26 label "
+           "key end.call")
+SLIDER_SRC = ("iOS 18.2 decompile PHActionSliderAccessibility.m (REV Q1.2): one element labelled with its "
+              "track text; the text 'slide to answer' is unverified")
+TIMER_SRC = ("Klevin-G/BrassTune and AlarmKit excerpts (REV Q5): springboard.buttons[\"Stop\"]; "
+             "presentation unknown")
 SIRI_SRC = ("REV Q6: the legacy Siri UI is com.apple.SiriViewService (app tables; XCUISiriService "
             "_usesLegacySiriViewService); no page source of the overlay: labels unverified")
 SETTINGS_SRC = ("dryark/stf_ios_support wda.go (REV Q4): elements by name Developer / Reset Media Services, "
                 "scrolled toVisible before the click")
-RESET_SHEET_SRC = ("iOS 18.2/26.1 decompile DTSettings showResetMediaServices (REV Q4): an action sheet with the "
-                   "reset action and Cancel; the action's English title is unverified (matched by 'reset')")
+RESET_SHEET_SRC = ("iOS 18.2/26.1 decompile DTSettings showResetMediaServices (REV Q4): an action sheet with "
+                   "the reset action and Cancel; the action's English title is unverified (matched by "
+                   "'reset')")
 
 TAP, SLIDE, POWER_TWICE = "tap", "slide", "power-twice"
 SPRINGBOARD, IN_CALL_SERVICE = "com.apple.springboard", "com.apple.InCallService"
@@ -202,9 +206,10 @@ TIMER_STOP: tuple[Locator, ...] = (
     Locator("alert button Stop", alert_button="Stop", source=TIMER_SRC),
     Locator("SpringBoard button name=Stop", {"name": "Stop", "className": "Button"}, app=SPRINGBOARD,
             source=TIMER_SRC),
-    Locator("button name=Stop (auto-detected app)", {"name": "Stop", "className": "Button"}, source=TIMER_SRC),
-    Locator("SpringBoard (forced) label == 'Stop' (any type: a Live Activity)", {"predicate": "label == 'Stop'"},
-            app=SPRINGBOARD),
+    Locator("button name=Stop (auto-detected app)", {"name": "Stop", "className": "Button"},
+            source=TIMER_SRC),
+    Locator("SpringBoard (forced) label == 'Stop' (any type: a Live Activity)",
+            {"predicate": "label == 'Stop'"}, app=SPRINGBOARD),
 )
 """The timer's Stop, as an alert, a banner or a Live Activity (REV Q5: only springboard.buttons["Stop"]
 has a source)."""
@@ -248,7 +253,8 @@ SETTINGS_DEVELOPER: tuple[Locator, ...] = (
 RESET_MEDIA_SERVICES: tuple[Locator, ...] = (
     Locator("button name='Reset Media Services'", {"name": "Reset Media Services"}, source=SETTINGS_SRC),
     Locator("label CONTAINS[c] 'reset media'", {"predicate": "label CONTAINS[c] 'reset media'"},
-            source="Apple mediaServicesWereResetNotification docs (REV Q4): the row is 'Reset Media Services'"),
+            source="Apple mediaServicesWereResetNotification docs (REV Q4): the row is 'Reset Media "
+                   "Services'"),
 )
 
 RESET_CONFIRM: tuple[Locator, ...] = (

@@ -26,8 +26,8 @@ from typing import Any
 
 from aiohttp import web
 
-from harness.sim import versions
 from harness.errors import UsageError
+from harness.sim import versions
 from harness.sim.clock import PhoneClock
 from harness.sim.control import ControlAPI, json_body
 from harness.sim.faults import Faults

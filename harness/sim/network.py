@@ -37,11 +37,15 @@ def refusal(url: str, policy: str) -> str | None:
     host = urlsplit(url).hostname or ""
     ip = _address(host)
     if host in ("", "*") or (ip is not None and ip.is_unspecified):
-        return (f"{host or 'no host'} is a wildcard address: it names no host a phone can connect to "
-                "(the lab must hand the app a routable address of the lab host)")
+        return (
+            f"{host or 'no host'} is a wildcard address: it names no host a phone can connect to "
+            "(the lab must hand the app a routable address of the lab host)"
+        )
     if policy == LAN_ONLY and (host == "localhost" or (ip is not None and ip.is_loopback)):
-        return (f"{host} is the phone's own loopback: a phone on the lab's network reaches the lab host "
-                "only on a LAN address (virtual lab: phone_network=lan-only)")
+        return (
+            f"{host} is the phone's own loopback: a phone on the lab's network reaches the lab host "
+            "only on a LAN address (virtual lab: phone_network=lan-only)"
+        )
     return None
 
 

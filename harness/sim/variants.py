@@ -57,14 +57,22 @@ def catalog() -> dict[str, Variant]:
                 raise profiles.ProfileError(f"{where}: {name}={value} names no evidence")
             for e in evidence:
                 profiles.check_provenance(e, f"{where}: {name}={value}")
-            values[str(value)] = Value(str(value), evidence, " ".join(str(v.get("note", "")).split()),
-                                       dict(v.get("params") or {}))
-        variant = Variant(str(name), " ".join(str(spec.get("about", "")).split()), str(spec.get("default")),
-                          str(spec.get("field")), values)
+            values[str(value)] = Value(
+                str(value), evidence, " ".join(str(v.get("note", "")).split()), dict(v.get("params") or {})
+            )
+        variant = Variant(
+            str(name),
+            " ".join(str(spec.get("about", "")).split()),
+            str(spec.get("default")),
+            str(spec.get("field")),
+            values,
+        )
         for role in ("default", "field"):
             if getattr(variant, role) not in values:
-                raise profiles.ProfileError(f"{where}: {name}: {role} {getattr(variant, role)!r} is not one of "
-                                            f"its values ({', '.join(values)})")
+                raise profiles.ProfileError(
+                    f"{where}: {name}: {role} {getattr(variant, role)!r} is not one of "
+                    f"its values ({', '.join(values)})"
+                )
         out[variant.name] = variant
     return out
 
@@ -73,11 +81,14 @@ def check(name: str, value: str, where: str = "--variant") -> None:
     """UsageError unless ``name`` is a variant and ``value`` one of its values."""
     table = catalog()
     if name not in table:
-        raise UsageError(f"{where}: no variant {name!r}; variants: {', '.join(table)} "
-                         "(or the preset 'field'; see `harness sim variants`)")
+        raise UsageError(
+            f"{where}: no variant {name!r}; variants: {', '.join(table)} "
+            "(or the preset 'field'; see `harness sim variants`)"
+        )
     if value not in table[name].values:
-        raise UsageError(f"{where}: {name}={value!r} is not a value of {name}; "
-                         f"values: {', '.join(table[name].values)}")
+        raise UsageError(
+            f"{where}: {name}={value!r} is not a value of {name}; values: {', '.join(table[name].values)}"
+        )
 
 
 def parse(items: list[str] | tuple[str, ...], option: str = "--variant") -> dict[str, str]:
@@ -91,8 +102,10 @@ def parse(items: list[str] | tuple[str, ...], option: str = "--variant") -> dict
             continue
         name, sep, value = item.partition("=")
         if not sep:
-            raise UsageError(f"{option} {item!r}: use NAME=VALUE (e.g. dial_prompt=none) or the preset "
-                             "'field'; `harness sim variants` lists them")
+            raise UsageError(
+                f"{option} {item!r}: use NAME=VALUE (e.g. dial_prompt=none) or the preset "
+                "'field'; `harness sim variants` lists them"
+            )
         check(name.strip(), value.strip(), option)
         chosen[name.strip()] = value.strip()
     return chosen
@@ -126,15 +139,17 @@ def table_rows() -> list[dict[str, Any]]:
     for v in catalog().values():
         for value in v.values.values():
             majors = [m for m, d in per_major.items() if d.get(v.name, v.default) == value.name]
-            rows.append({
-                "variant": v.name,
-                "value": value.name,
-                "default_on_ios": majors,
-                "field": value.name == v.field,
-                "evidence": list(value.evidence),
-                "note": value.note,
-                "about": v.about,
-            })
+            rows.append(
+                {
+                    "variant": v.name,
+                    "value": value.name,
+                    "default_on_ios": majors,
+                    "field": value.name == v.field,
+                    "evidence": list(value.evidence),
+                    "note": value.note,
+                    "about": v.about,
+                }
+            )
     return rows
 
 
@@ -142,8 +157,11 @@ def render_table() -> str:
     """The variant table as text: per variant its question, then each value with its evidence."""
     from harness.sim import profiles
 
-    lines = ["Variants of the virtual iPhone (harness sim up --variant NAME=VALUE; --variant field = every",
-             "variant's field value). Evidence keys are explained below the table.", ""]
+    lines = [
+        "Variants of the virtual iPhone (harness sim up --variant NAME=VALUE; --variant field = every",
+        "variant's field value). Evidence keys are explained below the table.",
+        "",
+    ]
     rows = table_rows()
     used: list[str] = []
     for v in catalog().values():

@@ -30,7 +30,8 @@ def test_a_missed_recipe_still_saves_the_screen(scene: Scene, tmp_path) -> None:
     sp = scene.add_phone(mutations=frozenset({"cc.view"}))  # Control Center without its tree
     cc = Screen("control-center", lambda p: p.open_control_center(timeout=0.5), lambda p: p.home())
     ((name, status, png),) = dump(Phone(sp.url, timeout=5), tmp_path, screens=(cc,))
-    assert name == "control-center" and status.startswith("recipe missed: ") and "open_control_center" in status
+    assert name == "control-center" and status.startswith("recipe missed: ")
+    assert "open_control_center" in status
     assert Image.open(io.BytesIO(png.read_bytes())).size == (390, 844)
     assert png.with_suffix(".xml").exists()
     assert scene.on_loop(lambda: sp.board.control_center) is False  # left by Home

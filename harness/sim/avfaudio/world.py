@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.errors import UsageError
-from harness.sim.versions import full_version, major, modelled, parse
 from harness.sim.avfaudio import arbitration, routing
 from harness.sim.avfaudio.avaudiosession import AVAudioSession
 from harness.sim.avfaudio.constants import (
@@ -44,6 +43,7 @@ from harness.sim.avfaudio.ports import (
 from harness.sim.avfaudio.rules import INTERRUPTERS, RULES, Interrupter, Timings
 from harness.sim.avfaudio.scheduler import ManualScheduler, Scheduler
 from harness.sim.avfaudio.session import SessionState
+from harness.sim.versions import full_version, major, modelled, parse
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,8 @@ class Screen:
     provenance: str
     app_label: str = ""
     full_screen: bool = False
-    """Covers the whole screen: its owner then runs in the foreground (XCUIApplicationStateRunningForeground)."""
+    """Covers the whole screen: its owner then runs in the foreground
+    (XCUIApplicationStateRunningForeground)."""
 
 
 @dataclass(frozen=True)
@@ -116,8 +117,10 @@ class Profile:
         try:
             return self.screens[name]
         except KeyError:
-            raise ProfileError(f"iOS {self.ios} profile ({', '.join(self.files)}) has no screen {name!r}; "
-                               f"screens: {', '.join(sorted(self.screens))}") from None
+            raise ProfileError(
+                f"iOS {self.ios} profile ({', '.join(self.files)}) has no screen {name!r}; "
+                f"screens: {', '.join(sorted(self.screens))}"
+            ) from None
 
     def elements(self) -> list[tuple[str, dict[str, Any]]]:
         """Every element node of every screen as (screen name, node), templates included."""
@@ -165,12 +168,16 @@ def _raw(major: int, seen: tuple[int, ...] = ()) -> tuple[dict[str, Any], tuple[
     if parent is None:
         return data, (name,)
     if parent not in majors():
-        raise ProfileError(f"{HERE / name}: extends {parent!r}, which has no profile file "
-                           f"(profiles: {', '.join(map(str, majors()))})")
+        raise ProfileError(
+            f"{HERE / name}: extends {parent!r}, which has no profile file "
+            f"(profiles: {', '.join(map(str, majors()))})"
+        )
     base, files = _raw(int(parent), (*seen, major))
     patches = data.get("patch") or {}
-    merged = _merge({k: v for k, v in base.items() if k != "patch"},
-                    {k: v for k, v in data.items() if k not in ("patch", "extends")})
+    merged = _merge(
+        {k: v for k, v in base.items() if k != "patch"},
+        {k: v for k, v in data.items() if k not in ("patch", "extends")},
+    )
     merged["patch"] = {**(base.get("patch") or {}), **patches}
     return merged, (*files, name)
 
@@ -179,8 +186,10 @@ def _raw(major: int, seen: tuple[int, ...] = ()) -> tuple[dict[str, Any], tuple[
 def load(major: int) -> Profile:
     """The profile of iOS ``major`` (ProfileError if it has no file or a file is malformed)."""
     if major not in majors():
-        raise ProfileError(f"iOS {major} has no phone profile; profiles: {', '.join(map(str, majors()))} "
-                           f"(add harness/sim/profiles/ios{major}.yaml extending the nearest one)")
+        raise ProfileError(
+            f"iOS {major} has no phone profile; profiles: {', '.join(map(str, majors()))} "
+            f"(add harness/sim/profiles/ios{major}.yaml extending the nearest one)"
+        )
     data, files = _raw(major)
     where = " + ".join(files)
     patches = data.get("patch") or {}
@@ -197,9 +206,17 @@ def load(major: int) -> Profile:
                 node.update(copy.deepcopy(patches[key]))
                 patched.add(key)
             if "provenance" in node:
-                check_provenance(node["provenance"], f"{where}: screen {name}, element {key or node.get('label')}")
-        screens[name] = Screen(name, str(spec["owner"]), tree, provenance, str(spec.get("app_label", "")),
-                               bool(spec.get("full_screen", False)))
+                check_provenance(
+                    node["provenance"], f"{where}: screen {name}, element {key or node.get('label')}"
+                )
+        screens[name] = Screen(
+            name,
+            str(spec["owner"]),
+            tree,
+            provenance,
+            str(spec.get("app_label", "")),
+            bool(spec.get("full_screen", False)),
+        )
     unknown = set(patches) - patched
     if unknown:
         raise ProfileError(f"{where}: patch names element keys no screen has: {', '.join(sorted(unknown))}")
@@ -210,10 +227,17 @@ def load(major: int) -> Profile:
         if pattern is not None:
             groups = re.compile(pattern).groupindex
             if not {"type", "bundle"} <= set(groups):
-                raise ProfileError(f"{where}: interruption format {name}: the pattern needs (?P<type>) and "
-                                   "(?P<bundle>) (the lab schema's rule), or pattern: null")
-        formats[name] = LineFormat(name, str(f["began"]), str(f["ended"]), pattern,
-                                   check_provenance(f.get("provenance"), f"{where}: interruption {name}"))
+                raise ProfileError(
+                    f"{where}: interruption format {name}: the pattern needs (?P<type>) and "
+                    "(?P<bundle>) (the lab schema's rule), or pattern: null"
+                )
+        formats[name] = LineFormat(
+            name,
+            str(f["began"]),
+            str(f["ended"]),
+            pattern,
+            check_provenance(f.get("provenance"), f"{where}: interruption {name}"),
+        )
     daemon = dict(log.get("audio_daemon") or {})
     check_provenance(daemon.get("provenance"), f"{where}: log.audio_daemon")
     for name, line in (log.get("call") or {}).items():

@@ -44,7 +44,9 @@ class IosLog:
             return None
         return self.daemon["process"], fmt.pattern
 
-    def interruption(self, bundle_id: str, pid: int | None, executable: str, user_info: dict[str, Any]) -> str | None:
+    def interruption(
+        self, bundle_id: str, pid: int | None, executable: str, user_info: dict[str, Any]
+    ) -> str | None:
         """Log the audio daemon's line for one interruption it posts to an app; returns the line."""
         fmt = self.line_format
         if fmt is None:
@@ -62,8 +64,12 @@ class IosLog:
             "should_resume": int(user_info.get(INTERRUPTION_OPTION_KEY, 0)) & SHOULD_RESUME,
         }
         line = (fmt.began if began else fmt.ended).format(**fields)
-        self.phone.log(self.daemon["process"], line, subsystem=self.daemon.get("subsystem", ""),
-                       category=self.daemon.get("category", ""))
+        self.phone.log(
+            self.daemon["process"],
+            line,
+            subsystem=self.daemon.get("subsystem", ""),
+            category=self.daemon.get("category", ""),
+        )
         return line
 
     def call_line(self, key: str) -> None:

@@ -196,7 +196,8 @@ class PhoneScene:
             try:
                 self.world.call_declined()
             except Exception as exc:  # the world moved on (another call): record it, keep the lab up
-                self.phone.truth.emit("avfaudio", "scene-error", call_event="live-voicemail-end", error=str(exc))
+                self.phone.truth.emit("avfaudio", "scene-error", call_event="live-voicemail-end",
+                                      error=str(exc))
             self.ios_log.call_line("ended")
             self.phone.truth.emit("avfaudio", "live-voicemail-ended", call_id=call_id)
             self.follow_all_routes()

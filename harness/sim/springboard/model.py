@@ -25,7 +25,6 @@ from harness.sim.profiles import Profile
 from harness.sim.springboard import screens
 from harness.sim.springboard.element import UIElement
 from harness.sim.springboard.screens import (
-    IN_CALL_SERVICE,
     MUSIC,
     SETTINGS,
     SIRI_VIEW_SERVICE,
@@ -200,7 +199,8 @@ class SpringBoard:
         if self.locked:
             out.append(self._screen("lock", clock=time.strftime("%H:%M")))
         elif self.foreground == SETTINGS:
-            devices = [{"name": n, "state": "Connected" if c else "Not Connected"} for n, c in self.bluetooth_devices()]
+            devices = [{"name": n, "state": "Connected" if c else "Not Connected"}
+                       for n, c in self.bluetooth_devices()]
             out.append(self._screen(
                 f"settings.{self.settings_page}", bluetooth="1" if self.bluetooth_on else "0",
                 bluetooth_on=self.bluetooth_on, bluetooth_state="On" if self.bluetooth_on else "Off",
@@ -234,12 +234,14 @@ class SpringBoard:
                 else:
                     out.append(self._screen("incoming.banner", caller=party, subtitle=subtitle))
             elif self.call_ui_visible:
-                status = "calling…" if call.state in (carrier_mod.DIALING, carrier_mod.RINGING) else "connected"
+                ringing = call.state in (carrier_mod.DIALING, carrier_mod.RINGING)
+                status = "calling…" if ringing else "connected"
                 out.append(self._screen("in_call", party=party, status=status))
         if self.control_center:
             routes = [{"name": n, "selected": "1" if sel else "0"} for n, sel in self.routes()]
             out.append(self._screen("control_center", bluetooth="1" if self.bluetooth_on else "0",
-                                    route_picker=self.route_picker, routes=routes if self.route_picker else []))
+                                    route_picker=self.route_picker,
+                                    routes=routes if self.route_picker else []))
         if self.siri_text is not None:
             ui = self.variants["siri_ui"]
             if ui == "siri-view-service":

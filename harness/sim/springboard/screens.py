@@ -79,11 +79,15 @@ def _fmt(value: Any, values: Mapping[str, Any], where: str) -> Any:
     try:
         return _FORMAT.vformat(value, (), values)
     except KeyError as exc:
-        raise ProfileError(f"{where}: placeholder {exc} is not part of this screen's state "
-                           f"(known: {', '.join(sorted(k for k in values if isinstance(values[k], str)))})") from None
+        raise ProfileError(
+            f"{where}: placeholder {exc} is not part of this screen's state "
+            f"(known: {', '.join(sorted(k for k in values if isinstance(values[k], str)))})"
+        ) from None
 
 
-def _mutate(node: dict[str, Any], mutations: frozenset[str], values: Mapping[str, Any]) -> dict[str, Any] | None:
+def _mutate(
+    node: dict[str, Any], mutations: frozenset[str], values: Mapping[str, Any]
+) -> dict[str, Any] | None:
     key = node.get("key")
     if not key or not mutations:
         return node
@@ -105,8 +109,15 @@ def _mutate(node: dict[str, Any], mutations: frozenset[str], values: Mapping[str
     return out
 
 
-def _element(node: dict[str, Any], ctx: Context, values: Mapping[str, Any], dx: int, dy: int,
-             inherited: str, where: str) -> UIElement:
+def _element(
+    node: dict[str, Any],
+    ctx: Context,
+    values: Mapping[str, Any],
+    dx: int,
+    dy: int,
+    inherited: str,
+    where: str,
+) -> UIElement:
     frame = node.get("frame") or [0, 0, 0, 0]
     x, y, w, h = (int(v) for v in frame)
     value = node.get("value")
@@ -128,8 +139,15 @@ def _element(node: dict[str, Any], ctx: Context, values: Mapping[str, Any], dx: 
     )
 
 
-def _expand(nodes: list[dict[str, Any]], ctx: Context, values: Mapping[str, Any], dx: int, dy: int,
-            inherited: str, where: str) -> list[UIElement]:
+def _expand(
+    nodes: list[dict[str, Any]],
+    ctx: Context,
+    values: Mapping[str, Any],
+    dx: int,
+    dy: int,
+    inherited: str,
+    where: str,
+) -> list[UIElement]:
     out: list[UIElement] = []
     for raw in nodes:
         if "when" in raw and not values.get(raw["when"]):
@@ -169,9 +187,11 @@ def _shift(e: UIElement, dy: int) -> None:
         _shift(c, dy)
 
 
-def _scroll(view: UIElement, name: str, row_height: int, rows: list[UIElement], ctx: Context) -> list[UIElement]:
+def _scroll(
+    view: UIElement, name: str, row_height: int, rows: list[UIElement], ctx: Context
+) -> list[UIElement]:
     """Stack ``rows`` in ``view`` under its offset; rows out of view follow ``offscreen_cells``."""
-    vx, vy, vw, vh = view.frame
+    _, vy, _, vh = view.frame
     view.scroll = name
     view.content_height = row_height * len(rows)
     offset = int(max(0.0, min(float(ctx.scroll.get(name, 0.0)), max(0, view.content_height - vh))))
@@ -197,10 +217,28 @@ def build(profile: Profile, name: str, ctx: Context, *, owner: str | None = None
     bundle = owner or str(_fmt(screen.owner, values, where))
     children = _expand(screen.tree, ctx, values, 0, 0, screen.provenance, where)
     app_label = screen.app_label or str(values.get("app_name") or profile.system_apps.get(bundle, bundle))
-    root = UIElement("Application", label=app_label, frame=SCREEN, accessible=True, children=children,
-                     provenance="inference: the XCUIElementTypeApplication root of every XCTest tree")
+    root = UIElement(
+        "Application",
+        label=app_label,
+        frame=SCREEN,
+        accessible=True,
+        children=children,
+        provenance="inference: the XCUIElementTypeApplication root of every XCTest tree",
+    )
     return Layer(bundle, root, name, screen.full_screen, ax)
 
 
-__all__ = ["HEIGHT", "IN_CALL_SERVICE", "MUSIC", "SCREEN", "SETTINGS", "SIRI_VIEW_SERVICE", "SPRINGBOARD",
-           "UNVERIFIED", "WIDTH", "Context", "Layer", "build"]
+__all__ = [
+    "HEIGHT",
+    "IN_CALL_SERVICE",
+    "MUSIC",
+    "SCREEN",
+    "SETTINGS",
+    "SIRI_VIEW_SERVICE",
+    "SPRINGBOARD",
+    "UNVERIFIED",
+    "WIDTH",
+    "Context",
+    "Layer",
+    "build",
+]

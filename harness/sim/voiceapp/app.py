@@ -139,26 +139,24 @@ class VoiceApp:
         if not url or not token:
             self.event("no-whip-config")
             return
+        # A phone cannot use a wildcard URL, nor (phone_network=lan-only) the host's loopback: the
+        # connection is refused as on a phone (harness.sim.network). ICE gathers on the interface that
+        # reaches the URL's host (the loopback or the LAN address: aioice skips loopback by default).
+        refused = network.refusal(url, self.env.get("HARNESS_SIM_PHONE_NETWORK", network.HOST_LOOPBACK))
+        if refused is not None:
+            self.event("whip-failed", error="ConnectionRefusedError")
+            self.truth("whip-failed", error=f"the phone cannot reach {url}: {refused}")
+            return
+        try:
+            ice_host = network.local_address_for(urlsplit(url).hostname or "127.0.0.1")
+        except OSError:
+            ice_host = "127.0.0.1"
         assert self.mic is not None
 
         def on_track(track: Any) -> None:
             if self.player is not None:
                 self.spawn(self.player.play(track))
 
-        # A phone cannot use a wildcard URL, nor (phone_network=lan-only) the host's loopback: the
-        # connection is refused as on a phone (harness.sim.network). ICE gathers on the interface that
-        # reaches the URL's host (the loopback or the LAN address: aioice skips loopback by default).
-        policy = self.env.get("HARNESS_SIM_PHONE_NETWORK", network.HOST_LOOPBACK)
-        refused = network.refusal(url, policy)
-        if refused is not None:
-            self.event("whip-failed", error="ConnectionRefusedError")
-            self.truth("whip-failed", error=f"the phone cannot reach {url}: {refused}")
-            return
-        host = urlsplit(url).hostname or "127.0.0.1"
-        try:
-            ice_host = network.local_address_for(host)
-        except OSError:
-            ice_host = "127.0.0.1"
         whip = WhipClient(url, token, self.mic, ice_hosts=(ice_host,), on_track=on_track)
         self.whip = whip
         try:

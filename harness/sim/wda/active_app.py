@@ -54,7 +54,9 @@ def active_app(
         return wanted
     if tested is not None and state_of(tested) >= RUNNING_FOREGROUND:
         if respect_system_alerts and any(
-            e.type == "Alert" for layer in board.ax_layers() if layer.bundle_id == SPRINGBOARD
+            e.type == "Alert"
+            for layer in board.ax_layers()
+            if layer.bundle_id == SPRINGBOARD
             for e in layer.root.walk()
         ):
             return SPRINGBOARD

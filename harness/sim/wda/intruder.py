@@ -17,8 +17,13 @@ from collections.abc import Awaitable, Callable
 class Intruder:
     """Every ``interval_s`` (jittered +-30 %, seeded) calls ``replace()`` while a session exists."""
 
-    def __init__(self, interval_s: float, replace: Callable[[], Awaitable[None]], has_session: Callable[[], bool],
-                 seed: int) -> None:
+    def __init__(
+        self,
+        interval_s: float,
+        replace: Callable[[], Awaitable[None]],
+        has_session: Callable[[], bool],
+        seed: int,
+    ) -> None:
         self.interval_s = interval_s
         self.replace = replace
         self.has_session = has_session

@@ -27,8 +27,11 @@ class Latency:
     @classmethod
     def for_value(cls, value: str, seed: int) -> Latency:
         p = variants.params("wda_latency", value)
-        return cls(tuple(map(float, p["find"])), tuple(map(float, p["source"])),  # type: ignore[arg-type]
-                   random.Random(seed))
+        return cls(
+            tuple(map(float, p["find"])),
+            tuple(map(float, p["source"])),  # type: ignore[arg-type]
+            random.Random(seed),
+        )
 
     def _draw(self, spec: tuple[float, float, float]) -> float:
         median, low, high = spec

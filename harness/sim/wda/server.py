@@ -31,15 +31,13 @@ from typing import Any
 from aiohttp import web
 
 from harness.sim import network
-from harness.sim.springboard import SPRINGBOARD, SpringBoard, UIElement, UrlNotHandled
 from harness.sim import variants as variants_mod
+from harness.sim.springboard import SPRINGBOARD, SpringBoard, UIElement, UrlNotHandled
 from harness.sim.springboard.model import DETECTION_POINT, SCROLL_TOUCH_PROPORTION
 from harness.sim.springboard.render import render_png
 from harness.sim.springboard.screens import HEIGHT, WIDTH
 from harness.sim.wda import query
 from harness.sim.wda.active_app import active_app, auto_detected
-from harness.sim.wda.intruder import Intruder
-from harness.sim.wda.latency import Latency
 from harness.sim.wda.apphost import (
     NOT_RUNNING,
     RUNNING_BACKGROUND,
@@ -48,6 +46,8 @@ from harness.sim.wda.apphost import (
     AppHost,
 )
 from harness.sim.wda.errors import NO_SESSION, WdaError, invalid_argument, no_alert, stale
+from harness.sim.wda.intruder import Intruder
+from harness.sim.wda.latency import Latency
 
 W3C_ELEMENT_KEY = "element-6066-11e4-a52e-4f735466cecf"
 WDA_BUNDLE_ID = "com.facebook.WebDriverAgentRunner.xctrunner"
@@ -171,7 +171,8 @@ class WdaServer:
         self._routes = self._route_table()
         springboard.is_running = lambda bundle: self.state_of(bundle) > NOT_RUNNING
         self.built_in = set(springboard.profile.system_apps) | {WDA_BUNDLE_ID}
-        """Apps SpringBoard runs itself (the profile's system apps); every other bundle goes to the app host."""
+        """Apps SpringBoard runs itself (the profile's system apps); every other bundle goes to the app
+        host."""
         self.variants = dict(springboard.variants if variants is None else variants)
         self.latency = Latency.for_value(self.variants["wda_latency"], seed)
         self.latency_s: list[float] = []
@@ -795,9 +796,9 @@ class WdaServer:
         """What finds ``element`` again after the screen is rebuilt (XCUIElement re-resolves its query)."""
         for layer in self.springboard.ax_layers():
             same: list[UIElement] = []
+            wanted = (element.key or element.type, element.identifier, element.label)
             for e in layer.root.walk():
-                if (e.key or e.type, e.identifier, e.label) == (element.key or element.type, element.identifier,
-                                                                element.label):
+                if (e.key or e.type, e.identifier, e.label) == wanted:
                     same.append(e)
                 if e is element:
                     return (layer.bundle_id, e.key or e.type, e.identifier, e.label, str(len(same) - 1))
@@ -806,7 +807,8 @@ class WdaServer:
     def _resolve(self, signature: Signature) -> UIElement | None:
         bundle, kind, identifier, label, nth = signature
         same = [e for layer in self.springboard.ax_layers() if layer.bundle_id == bundle
-                for e in layer.root.walk() if (e.key or e.type, e.identifier, e.label) == (kind, identifier, label)]
+                for e in layer.root.walk()
+                if (e.key or e.type, e.identifier, e.label) == (kind, identifier, label)]
         return same[int(nth)] if int(nth) < len(same) else None
 
     def _element(self, req: Request) -> UIElement:
@@ -925,7 +927,8 @@ class WdaServer:
         if not self.springboard.on_screen(element):
             raise WdaError("element not visible", "Can't scroll to element that does not exist")
         if not self.springboard.scroll_into_view(element) and not element.visible:
-            raise WdaError("invalid element state", "Failed to find scrollable visible parent with 2 visible children")
+            raise WdaError("invalid element state",
+                           "Failed to find scrollable visible parent with 2 visible children")
 
     def _scroll_view_for(self, target: UIElement) -> UIElement | None:
         if target.scroll:
@@ -956,7 +959,8 @@ class WdaServer:
         elif b.get("predicateString"):
             found = query.find(target, "predicate string", str(b["predicateString"]))
             if not found:
-                raise WdaError("no such element", f"'{b['predicateString']}' predicate didn't match any elements")
+                raise WdaError("no such element",
+                               f"'{b['predicateString']}' predicate didn't match any elements")
             self._scroll_to_visible(found[-1])
         elif "toVisible" in b:
             self._scroll_to_visible(target)
