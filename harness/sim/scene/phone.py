@@ -202,7 +202,7 @@ class PhoneScene:
             self.phone.truth.emit("avfaudio", "live-voicemail-ended", call_id=call_id)
             self.follow_all_routes()
 
-        asyncio.get_running_loop().call_later(hold_s, release)
+        self.world.scheduler.call_later(hold_s, release)
 
 
 class SceneAppHost:
