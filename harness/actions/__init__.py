@@ -44,6 +44,12 @@ class Actions:
     def mark(self, name: str, **fields: Any) -> Event:
         return self.timeline.mark(name, **fields)
 
+    def mark_action(self, name: str, match: Any, **fields: Any) -> Event:
+        """A mark at the moment a recipe acted (``Match.t_ns``: its tap), not when it returned: a recipe
+        checks what follows its tap, which with a real WDA's find latency takes up to seconds."""
+        t_ns = getattr(match, "t_ns", None)
+        return self.timeline.mark(name, **fields, **({"t_ns": t_ns} if t_ns is not None else {}))
+
     def hold(self, seconds: float) -> Window:
         """Let the call run ``seconds``; the window leaves out its first 20 % (settling)."""
         start = self.timeline.now()
@@ -63,20 +69,17 @@ class Actions:
         """The caller phone dials the DUT (``tel`` or ``facetime-audio``); returns the dial mark."""
         caller = self._caller()
         address = self.dut.number if kind == "tel" else self.dut.apple_id
-        caller.phone.dial(f"{kind}:{address}")
-        return self.mark("call-dialled", call_kind=kind)
+        dialled = caller.phone.dial(f"{kind}:{address}")
+        return self.mark_action("call-dialled", dialled, call_kind=kind)
 
     def answer(self) -> Event:
-        self.dut.phone.answer_call()
-        return self.mark("call-answered")
+        return self.mark_action("call-answered", self.dut.phone.answer_call())
 
     def decline(self) -> Event:
-        self.dut.phone.decline_call()
-        return self.mark("call-declined")
+        return self.mark_action("call-declined", self.dut.phone.decline_call())
 
     def caller_hangs_up(self) -> Event:
-        self._caller().phone.end_call()
-        return self.mark("call-ended")
+        return self.mark_action("call-ended", self._caller().phone.end_call())
 
     def phone_call(self, kind: str = "tel", hold_s: float = 3.0) -> Window:
         """Dial, answer, talk ``hold_s``, the caller hangs up: the window from answer to hang-up."""
@@ -90,8 +93,7 @@ class Actions:
 
     def siri(self, text: str, hold_s: float = 2.0) -> Window:
         """Ask Siri ``text``; after ``hold_s`` dismiss it with Home. Window: asked -> dismissed."""
-        self.dut.phone.siri(text)
-        asked = self.mark("siri-asked", text=text)
+        asked = self.mark_action("siri-asked", self.dut.phone.siri(text), text=text)
         time.sleep(hold_s)
         self.dut.phone.home()
         dismissed = self.mark("siri-dismissed")
@@ -100,13 +102,11 @@ class Actions:
     def timer(self, seconds: int, ring_s: float = 2.0) -> Window:
         """A Clock timer of ``seconds`` (set through Siri) goes off, rings ``ring_s``, is stopped.
         Window: from the alarm showing to its stop."""
-        self.dut.phone.start_timer(seconds)
-        self.mark("timer-started", seconds=seconds)
+        self.mark_action("timer-started", self.dut.phone.start_timer(seconds), seconds=seconds)
         self.dut.phone.wait_timer_alert(timeout=seconds + 30)
         fired = self.mark("timer-fired")
         time.sleep(ring_s)
-        self.dut.phone.stop_timer()
-        stopped = self.mark("timer-stopped")
+        stopped = self.mark_action("timer-stopped", self.dut.phone.stop_timer())
         return Window(fired.t_ns, stopped.t_ns)
 
     def reset_media_services(self) -> Event:

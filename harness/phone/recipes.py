@@ -28,7 +28,7 @@ import contextlib
 import json
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,11 @@ class Match:
     locator: Locator
     index: int
     element: Any = None
+    t_ns: int | None = None
+    """When the recipe acted, on the lab clock: the start of the request that tapped, opened the
+    URL or asked Siri (what it caused comes after), or None for a recipe that only looked. A recipe
+    returns later (it checks what follows: a second window, the screen): with WDA's real find
+    latency (0.1-2 s) a mark taken on return would trail the action by that much."""
 
 
 class Phone:
@@ -94,6 +99,8 @@ class Phone:
         """(session id, app) last set as defaultActiveApplication; None until the first use of the
         phone sets it to "auto" (an adopted session may hold a forced app from an earlier test)."""
         self._window: tuple[int, int] | None = None
+        self._acted_ns: int | None = None
+        """When the last action (tap, slide, alert click, side button) happened: see Match.t_ns."""
 
     # -- identity --------------------------------------------------------------------------------
 
@@ -107,6 +114,16 @@ class Phone:
     @property
     def ios_major(self) -> int:
         return ios.major(self.ios_version)
+
+    def _now(self) -> int:
+        return self.timeline.now() if self.timeline is not None else time.monotonic_ns()
+
+    def _acting(self, what: str, fn: Any, *args: Any) -> Any:
+        """``self.wda.call(what, fn, *args)``, remembering when it started (see Match.t_ns)."""
+        start = self._now()
+        out = self.wda.call(what, fn, *args)
+        self._acted_ns = start
+        return out
 
     def _emit(self, kind: str, **fields: Any) -> None:
         if self.timeline is not None:
@@ -173,9 +190,10 @@ class Phone:
             )
         self.wda.session_id()
         try:
-            self.wda.call("open url", self.wda.client.open_url, uri)
+            self._acting("open url", self.wda.client.open_url, uri)
         except wda.WDAError as exc:
             raise LabFault(f"{self.name}: WDA could not open {uri}: {exc}", tag=WDA_ERROR) from exc
+        opened = self._acted_ns
         prompt = L.ordered(L.CONFIRM_DIAL, self.ios_major)
         in_call = L.ordered(L.IN_CALL, self.ios_major)
         hit = self._find(prompt + in_call, timeout)
@@ -183,9 +201,9 @@ class Phone:
             self._miss("dial (neither the Call prompt nor the in-call screen)", prompt + in_call, timeout)
         n, loc, found = hit  # type: ignore[misc]
         if n >= len(prompt):  # the call started without a prompt
-            return self._matched("dial", n - len(prompt), loc, found, path="no-prompt")
+            return self._matched("dial", n - len(prompt), loc, found, path="no-prompt", t_ns=opened)
         self._act(loc, found)
-        match = self._matched("dial", n, loc, found, path="prompt")
+        match = self._matched("dial", n, loc, found, path="prompt", t_ns=self._acted_ns)
         self._wait_for("dial", L.IN_CALL, timeout)
         return match
 
@@ -200,7 +218,9 @@ class Phone:
         if hit is not None and hit[0] < len(follow):
             n, loc, found = hit
             self._act(loc, found)
-            self._matched("answer_call follow-up", n, loc, found, path="second-accept")
+            second = self._matched("answer_call follow-up", n, loc, found, path="second-accept",
+                                   t_ns=self._acted_ns)
+            return replace(match, t_ns=second.t_ns)  # the call was answered by the second tap
         else:
             self._emit("recipe-path", recipe="answer_call", path="one-tap",
                        seen="in-call screen" if hit is not None else "nothing within "
@@ -276,7 +296,7 @@ class Phone:
             raise UsageError("siri needs the text to say, e.g. siri('what time is it')")
         self.wda.session_id()
         try:
-            self.wda.call("siri", self.wda.client.siri_activate, text)
+            self._acting("siri", self.wda.client.siri_activate, text)
         except wda.WDAError as exc:
             raise LabFault(
                 f"{self.name}: Siri is not available through WDA: {exc} (enable Siri on the phone)",
@@ -284,12 +304,13 @@ class Phone:
             ) from exc
         # WDA answered: Siri took the text. Its UI may live where XCTest does not look (REV Q6), so a
         # missing overlay is recorded, not a recipe miss.
+        asked = self._acted_ns
         locs = L.ordered(L.SIRI_SHOWN, self.ios_major)
         hit = self._find(locs, min(timeout, SIRI_UI_S))
         if hit is None:
-            return self._matched("siri", len(locs), SIRI_ACTIVATED, None, path="ui-not-in-tree")
+            return self._matched("siri", len(locs), SIRI_ACTIVATED, None, path="ui-not-in-tree", t_ns=asked)
         n, loc, found = hit
-        return self._matched("siri", n, loc, found, path="ui-seen")
+        return self._matched("siri", n, loc, found, path="ui-seen", t_ns=asked)
 
     def open_control_center(self, *, timeout: float = 10.0) -> Match:
         """Swipe down from the top-right corner (Face ID iPhones), then wait for Control Center."""
@@ -586,11 +607,11 @@ class Phone:
     def _act(self, loc: Locator, found: Any) -> None:
         c = self.wda.client
         if loc.alert_button is not None:
-            self.wda.call(f"alert click {found}", c.alert.click, found)
+            self._acting(f"alert click {found}", c.alert.click, found)
             return
         if loc.gesture == L.POWER_TWICE:
             for _ in range(2):
-                self.wda.call("power", c.press_duration, "power", 0.05)
+                self._acting("power", c.press_duration, "power", 0.05)
             return
         rect = self.wda.call("rect", lambda: found.bounds)
         if not self._on_screen(rect):
@@ -603,9 +624,9 @@ class Phone:
                                f"after scrolling it into view (rect {rect})", tag=RECIPE_MISS)
         if loc.gesture == L.SLIDE:
             y = rect.y + rect.height // 2
-            self.wda.call("slide", c.swipe, rect.x + 5, y, rect.x + rect.width - 5, y, 0.1)
+            self._acting("slide", c.swipe, rect.x + 5, y, rect.x + rect.width - 5, y, 0.1)
         else:
-            self.wda.call("tap", c.tap, rect.x + rect.width // 2, rect.y + rect.height // 2)
+            self._acting("tap", c.tap, rect.x + rect.width // 2, rect.y + rect.height // 2)
 
     def _run(
         self, recipe: str, table: tuple[Locator, ...], timeout: float, *, confirm_gone: bool = False,
@@ -618,6 +639,7 @@ class Phone:
         if hit is None:
             self._miss(recipe, locs, timeout)
         n, loc, found = hit  # type: ignore[misc]
+        self._acted_ns = None
         try:
             self._act(loc, found)
         except wda.WDAStaleElementReferenceError:
@@ -635,10 +657,10 @@ class Phone:
                 retaps = 1
                 with contextlib.suppress(wda.WDAStaleElementReferenceError):
                     self._act(loc, again)
-        return self._matched(recipe, n, loc, found, retaps)
+        return self._matched(recipe, n, loc, found, retaps, t_ns=self._acted_ns)
 
     def _matched(self, recipe: str, n: int, loc: Locator, found: Any, retaps: int = 0,
-                 path: str | None = None) -> Match:
+                 path: str | None = None, t_ns: int | None = None) -> Match:
         """Record which locator matched (and whether it was a fallback, and the path taken where the
         phone may differ), then reset WDA's active app."""
         self._emit(
@@ -651,9 +673,10 @@ class Phone:
             retaps=retaps,
             ios=self.ios_version,
             **({"path": path} if path is not None else {}),
+            **({"acted_ns": t_ns} if t_ns is not None else {}),
         )
         self._use_app(None)
-        return Match(recipe, loc, n, found)
+        return Match(recipe, loc, n, found, t_ns)
 
     def _wait_for(self, recipe: str, table: tuple[Locator, ...], timeout: float) -> None:
         locs = L.ordered(table, self.ios_major)

@@ -204,9 +204,14 @@ def test_a_call_goes_through_at_each_wda_latency(scene: Scene, tmp_path, latency
     )
     dut.launch_app(VOICE_APP, ENV)
     caller.dial(f"tel:{DUT}", timeout=20)
-    dut.answer_call(timeout=20)
+    answered = dut.answer_call(timeout=20)
     assert _call_state(scene, b) == "active"
-    caller.end_call(timeout=20)
+    ended = caller.end_call(timeout=20)
+    returned = time.monotonic_ns()
     assert _call_state(scene, b) is None
+    # Match.t_ns is when the recipe acted, before what its tap caused; the recipe returns later
+    events = {e.kind: e.t_ns for e in scene.call_events}
+    assert answered.t_ns is not None and ended.t_ns is not None
+    assert answered.t_ns <= events["answered"] and ended.t_ns <= events["ended"] <= returned
     draws = a.wda.latency_s + b.wda.latency_s
     assert (draws == []) if latency == "instant" else (len(draws) > 5 and min(draws) >= 0.1)
