@@ -31,15 +31,19 @@ from harness.timeline import Timeline
 from tests.wda.scene import VOICE_APP, Scene
 
 ENV = {"HARNESS_WHIP_URL": "http://127.0.0.1:9/whip", "HARNESS_WHIP_TOKEN": "bench"}
-A, B = "+15550100001", "+15550100002"
 SKIP = {"passcode": {"on"}}
 """Values a tour cannot pass by design: a passcode defeats WDA's unlock (a lab misconfiguration)."""
 
 
 def tour(scene: Scene, ios: str, chosen: dict[str, str], out: Path, tl: Timeline) -> list[str]:
-    """One pass of the catalog's recipes on a fresh pair of phones; returns the misses."""
-    a = scene.add_phone(ios=ios, number=A, apple_id="a@example.com", name=f"caller-{ios}", variants=chosen)
-    b = scene.add_phone(ios=ios, number=B, apple_id="b@example.com", name=f"dut-{ios}", variants=chosen)
+    """One pass of the catalog's recipes on a fresh pair of phones (numbers of their own on the
+    scene's carrier); returns the misses."""
+    n = len(scene.phones)
+    A, B = f"+1555010{n + 1:04d}", f"+1555010{n + 2:04d}"
+    a = scene.add_phone(ios=ios, number=A, apple_id=f"a{n}@example.com", name=f"caller-{ios}",
+                        variants=chosen)
+    b = scene.add_phone(ios=ios, number=B, apple_id=f"b{n}@example.com", name=f"dut-{ios}",
+                        variants=chosen)
     caller = Phone(a.url, name=f"caller-{ios}", timeline=tl, artifacts=out, timeout=30)
     dut = Phone(b.url, name=f"dut-{ios}", timeline=tl, artifacts=out, timeout=30)
     misses: list[str] = []
