@@ -65,6 +65,8 @@ class Match:
     locator: Locator
     index: int
     element: Any = None
+    retaps: int = 0
+    """Taps on the same locator after the first (it was still there: a "double CallKit window")."""
     t_ns: int | None = None
     """When the recipe acted, on the lab clock: the start of the request that tapped, opened the
     URL or asked Siri (what it caused comes after), or None for a recipe that only looked. A recipe
@@ -214,7 +216,9 @@ class Phone:
         match = self._run("answer_call", L.ANSWER_CALL, timeout, confirm_gone=True)
         follow = L.ordered(L.FOLLOW_UP_ACCEPT, self.ios_major)
         answered = L.ordered(L.IN_CALL, self.ios_major)
-        hit = self._find(follow + answered, FOLLOW_UP_S)
+        # two passes at least: with a real WDA's find latency one pass can outlast the wait, and the
+        # second window shows a moment after the first tap
+        hit = self._find(follow + answered, FOLLOW_UP_S, min_passes=2)
         if hit is not None and hit[0] < len(follow):
             n, loc, found = hit
             self._act(loc, found)
@@ -222,9 +226,10 @@ class Phone:
                                    t_ns=self._acted_ns)
             return replace(match, t_ns=second.t_ns)  # the call was answered by the second tap
         else:
-            self._emit("recipe-path", recipe="answer_call", path="one-tap",
-                       seen="in-call screen" if hit is not None else "nothing within "
-                       f"{FOLLOW_UP_S:.0f} s")
+            # a second window of the same kind was tapped by the retap of the first locator
+            self._emit("recipe-path", recipe="answer_call",
+                       path="second-accept" if match.retaps else "one-tap",
+                       seen="in-call screen" if hit is not None else f"nothing within {FOLLOW_UP_S:.0f} s")
         return match
 
     def decline_call(self, *, timeout: float = 30.0) -> Match:
@@ -564,14 +569,19 @@ class Phone:
         ids = self.wda.call(f"find {loc.label}", c(**loc.selector).find_element_ids)
         return wda.Element(c, ids[0]) if ids else None
 
-    def _find(self, locs: list[Locator], timeout: float) -> tuple[int, Locator, Any] | None:
+    def _find(self, locs: list[Locator], timeout: float, *, min_passes: int = 1
+              ) -> tuple[int, Locator, Any] | None:
+        """The first locator present, trying all in order per pass until ``timeout`` (and at least
+        ``min_passes`` passes: one pass of finds can outlast a short timeout on a real WDA)."""
         end = time.monotonic() + timeout
+        passes = 0
         while True:
             for n, loc in enumerate(locs):
                 found = self._present(loc)
                 if found is not None:
                     return n, loc, found
-            if time.monotonic() >= end:
+            passes += 1
+            if time.monotonic() >= end and passes >= min_passes:
                 self._use_app(None)
                 return None
             time.sleep(POLL_S)
@@ -676,7 +686,7 @@ class Phone:
             **({"acted_ns": t_ns} if t_ns is not None else {}),
         )
         self._use_app(None)
-        return Match(recipe, loc, n, found, t_ns)
+        return Match(recipe, loc, n, found, retaps=retaps, t_ns=t_ns)
 
     def _wait_for(self, recipe: str, table: tuple[Locator, ...], timeout: float) -> None:
         locs = L.ordered(table, self.ios_major)

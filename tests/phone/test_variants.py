@@ -215,3 +215,17 @@ def test_a_call_goes_through_at_each_wda_latency(scene: Scene, tmp_path, latency
     assert answered.t_ns <= events["answered"] and ended.t_ns <= events["ended"] <= returned
     draws = a.wda.latency_s + b.wda.latency_s
     assert (draws == []) if latency == "instant" else (len(draws) > 5 and min(draws) >= 0.1)
+
+
+@pytest.mark.parametrize("ios", ["17.5.1", "18.2"])
+@pytest.mark.parametrize("second", ["springboard", "incallservice"])
+def test_the_second_accept_is_found_at_a_slow_wda(scene: Scene, tmp_path, ios: str, second: str) -> None:
+    """One pass of finds can outlast the follow-up wait at WDA's slow latency: two passes at least."""
+    a, b = _pair(scene, ios, second_accept=second, wda_latency="slow")
+    tl = Timeline()
+    dut = Phone(b.url, name="dut", timeline=tl, artifacts=tmp_path)
+    dut.launch_app(VOICE_APP, ENV)
+    scene.on_loop(lambda: a.board.dial("tel", DUT))
+    dut.answer_call(timeout=20)
+    assert _call_state(scene, b) == "active"
+    assert [s[2] for s in _steps(tl) if s[0].startswith("answer_call") and s[2]] == ["second-accept"]
