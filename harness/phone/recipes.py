@@ -348,7 +348,14 @@ class Phone:
         if hit is None:
             self._miss("set_bluetooth", locs, timeout)
         n, loc, element = hit  # type: ignore[misc]
-        value = self.wda.call("bluetooth value", lambda: element.value)
+        try:
+            value = self.wda.call("bluetooth value", lambda: element.value)
+        except wda.WDAStaleElementReferenceError:  # the screen or WDA's session changed: look again
+            hit = self._find(locs, timeout)
+            if hit is None:
+                self._miss("set_bluetooth", locs, timeout)
+            n, loc, element = hit  # type: ignore[misc]
+            value = self.wda.call("bluetooth value", lambda: element.value)
         changed = (str(value) == "1") != on
         if changed:
             self._act(loc, element)
@@ -377,7 +384,10 @@ class Phone:
         end = time.monotonic() + timeout
         while True:
             hit = self._find(L.ordered(L.bluetooth_row(name), self.ios_major), 1.0)
-            value = self.wda.call("row value", getattr, hit[2], "value") if hit else None
+            value = None
+            if hit:
+                with contextlib.suppress(wda.WDAStaleElementReferenceError):  # the next pass looks again
+                    value = self.wda.call("row value", getattr, hit[2], "value")
             if value == "Connected":
                 break
             if time.monotonic() > end:
@@ -623,7 +633,16 @@ class Phone:
             for _ in range(2):
                 self._acting("power", c.press_duration, "power", 0.05)
             return
-        rect = self.wda.call("rect", lambda: found.bounds)
+        try:
+            rect = self.wda.call("rect", lambda: found.bounds)
+        except wda.WDAStaleElementReferenceError:
+            # the screen changed since the find, or another client replaced WDA's session (element
+            # references die with it): find the same thing once more
+            again = self._present(loc)
+            if again is None:
+                raise
+            found = again
+            rect = self.wda.call("rect", lambda: found.bounds)
         if not self._on_screen(rect):
             # outside the window a coordinate tap errs or lands on nothing: scroll it into view first
             self.wda.call("scroll to visible", found.scroll, "visible")

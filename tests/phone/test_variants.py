@@ -229,3 +229,20 @@ def test_the_second_accept_is_found_at_a_slow_wda(scene: Scene, tmp_path, ios: s
     dut.answer_call(timeout=20)
     assert _call_state(scene, b) == "active"
     assert [s[2] for s in _steps(tl) if s[0].startswith("answer_call") and s[2]] == ["second-accept"]
+
+
+def test_an_element_found_before_another_client_replaced_the_session_is_found_again(
+        scene: Scene, tmp_path) -> None:
+    """wda_session=replaced: element references die with the session (stale element reference on the
+    next use); the recipe finds the same thing once more instead of failing."""
+    from harness.phone import locators as L
+
+    sp = scene.add_phone()
+    phone = Phone(sp.url, artifacts=tmp_path)
+    phone.launch_app("com.apple.Music", {}, relaunch=False)
+    locs = L.ordered(L.MUSIC_PLAY, phone.ios_major)
+    hit = phone._find(locs, 2)
+    assert hit is not None
+    scene.run(sp.wda._replaced_by_another_client())
+    phone._act(hit[1], hit[2])  # the old element id is stale in the new session: found again, tapped
+    assert scene.on_loop(lambda: sp.board.music_playing) is True
