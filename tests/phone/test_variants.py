@@ -246,3 +246,19 @@ def test_an_element_found_before_another_client_replaced_the_session_is_found_ag
     scene.run(sp.wda._replaced_by_another_client())
     phone._act(hit[1], hit[2])  # the old element id is stale in the new session: found again, tapped
     assert scene.on_loop(lambda: sp.board.music_playing) is True
+
+
+def test_the_first_use_of_a_phone_resets_a_forced_app_an_earlier_test_left(scene: Scene, tmp_path) -> None:
+    """An adopted session may still hold a forced defaultActiveApplication (a recipe raised mid-way):
+    the first recipe of a new Phone sets it back to auto (RIP H10)."""
+    import wda
+
+    sp = scene.add_phone(variants={"siri_ui": "springboard"})
+    earlier = wda.Client(sp.url)
+    earlier.appium_settings({"defaultActiveApplication": "com.apple.springboard"})
+    phone = Phone(sp.url, artifacts=tmp_path)
+    phone.launch_app(VOICE_APP, ENV)
+    # Music's Play is found only in the auto-detected app (Music): SpringBoard, forced, has none
+    assert phone.play_other_audio(timeout=5).locator.label == "Music button name=Play"
+    assert scene.on_loop(lambda: sp.board.music_playing) is True
+    assert earlier.appium_settings()["defaultActiveApplication"] == "auto"
