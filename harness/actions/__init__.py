@@ -31,6 +31,12 @@ class Actions:
     def mark(self, name: str, **fields: Any) -> Event:
         return self.timeline.mark(name, **fields)
 
+    def mark_action(self, name: str, match: Any, **fields: Any) -> Event:
+        """A mark at the moment a recipe acted (``Match.t_ns``: its tap), not when it returned: a recipe
+        checks what follows its tap, which with a real WDA's find latency takes up to seconds."""
+        t_ns = getattr(match, "t_ns", None)
+        return self.timeline.mark(name, **fields, **({"t_ns": t_ns} if t_ns is not None else {}))
+
     def now(self) -> int:
         """The lab clock now (ns)."""
         return self.timeline.now()
@@ -58,20 +64,17 @@ class Actions:
         """The caller phone dials the DUT (``tel`` or ``facetime-audio``); returns the dial mark."""
         caller = self._caller()
         address = self.dut.number if kind == "tel" else self.dut.apple_id
-        caller.ui.dial(f"{kind}:{address}")
-        return self.mark("call-dialled", call_kind=kind)
+        dialled = caller.ui.dial(f"{kind}:{address}")
+        return self.mark_action("call-dialled", dialled, call_kind=kind)
 
     def answer(self) -> Event:
-        self.dut.ui.answer_call()
-        return self.mark("call-answered")
+        return self.mark_action("call-answered", self.dut.ui.answer_call())
 
     def decline(self) -> Event:
-        self.dut.ui.decline_call()
-        return self.mark("call-declined")
+        return self.mark_action("call-declined", self.dut.ui.decline_call())
 
     def caller_hangs_up(self) -> Event:
-        self._caller().ui.end_call()
-        return self.mark("call-ended")
+        return self.mark_action("call-ended", self._caller().ui.end_call())
 
     def phone_call(self, kind: str = "tel", hold_s: float = 3.0) -> Span:
         """Dial, answer, talk ``hold_s``, the caller hangs up: the span from answer to hang-up."""
@@ -85,8 +88,7 @@ class Actions:
 
     def siri(self, text: str, hold_s: float = 2.0) -> Span:
         """Ask Siri ``text``; after ``hold_s`` dismiss it with Home. Span: asked -> dismissed."""
-        self.dut.ui.siri(text)
-        asked = self.mark("siri-asked", text=text)
+        asked = self.mark_action("siri-asked", self.dut.ui.siri(text), text=text)
         time.sleep(hold_s)
         self.dut.ui.home()
         dismissed = self.mark("siri-dismissed")
@@ -95,13 +97,11 @@ class Actions:
     def timer(self, seconds: int, ring_s: float = 2.0) -> Span:
         """A Clock timer of ``seconds`` (set through Siri) goes off, rings ``ring_s``, is stopped.
         Span: from the alarm showing to its stop."""
-        self.dut.ui.start_timer(seconds)
-        self.mark("timer-started", seconds=seconds)
+        self.mark_action("timer-started", self.dut.ui.start_timer(seconds), seconds=seconds)
         self.dut.ui.wait_timer_alert(timeout=seconds + 30)
         fired = self.mark("timer-fired")
         time.sleep(ring_s)
-        self.dut.ui.stop_timer()
-        stopped = self.mark("timer-stopped")
+        stopped = self.mark_action("timer-stopped", self.dut.ui.stop_timer())
         return Span(fired.t_ns, stopped.t_ns)
 
     def reset_media_services(self) -> Event:

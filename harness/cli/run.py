@@ -60,6 +60,9 @@ def add_lab_options(p: argparse.ArgumentParser) -> None:
                    "the scenarios that declare it")
     p.add_argument("--app-logging", choices=("on", "off"), default=None,
                    help="virtual lab only: whether its voice app writes HARNESS-EVENT lines (default on)")
+    p.add_argument("--sim-variant", action="append", default=[], metavar="NAME=VALUE|field",
+                   help="virtual lab only (repeatable): a variant of its phones, e.g. dial_prompt=none, or "
+                   "field (the most hostile plausible set); see `harness sim variants`")
 
 
 # -- the lab for a run ---------------------------------------------------------------------------
@@ -71,6 +74,13 @@ def check_lab_options(args: argparse.Namespace) -> None:
         raise UsageError("--defect exists only on the virtual lab: drop --lab, or drop --defect")
     if args.lab and args.app_logging:
         raise UsageError("--app-logging exists only on the virtual lab: drop --lab, or drop --app-logging")
+    if getattr(args, "sim_variant", None):
+        if args.lab:
+            raise UsageError("--sim-variant exists only on the virtual lab: drop --lab, or drop "
+                             "--sim-variant")
+        from harness.cli.sim import _known_variants
+
+        _known_variants(args.sim_variant)
     if args.defect:
         from harness.verdicts.defects import known_defect
 
@@ -105,7 +115,8 @@ def lab_for_run(args: argparse.Namespace, state_dir: Path) -> Iterator[Path]:
     if args.app_logging:
         extra += ["--app-logging", args.app_logging]
     duts = virtual_duts(args)
-    sim = start_lab_process(state_dir, phones=2 * duts, duts=duts, extra_args=extra)  # a caller per DUT
+    sim = start_lab_process(state_dir, phones=2 * duts, duts=duts, extra_args=extra,  # a caller per DUT
+                            variants=getattr(args, "sim_variant", None) or ())
     try:
         if args.device:
             from harness.lab.schema import Lab
@@ -286,7 +297,9 @@ def run(args: argparse.Namespace) -> int:
         history = History.open(args.history)  # a wrong URL or a database that is down: before the run
     out = prepare_out(Path(args.out))
     print(f"harness run: {' '.join(scenarios)} on {args.lab or 'the virtual lab'}"
-          f"{f' (defect {args.defect})' if args.defect else ''}; report in {out}", flush=True)
+          f"{f' (defect {args.defect})' if args.defect else ''}"
+          f"{f' (variants {chr(44).join(args.sim_variant)})' if args.sim_variant else ''}; report in {out}",
+          flush=True)
     with lab_for_run(args, out / "virtual-lab") as lab_file:
         result = run_pytest(scenarios, lab_file, out, device=args.device, defect=args.defect,
                             workers=args.workers, extra=["--harness-keep-audio", args.keep_audio])

@@ -1,4 +1,5 @@
-"""``harness sim up`` / ``harness sim down``: run the virtual iPhone lab in the foreground."""
+"""``harness sim up`` / ``harness sim down``: run the virtual iPhone lab in the foreground;
+``harness sim variants``: what the virtual phones can be switched between, with the evidence."""
 
 from __future__ import annotations
 
@@ -50,7 +51,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     up.add_argument("--defect", default=None, help="switch on this playbook defect in the voice app")
     up.add_argument("--app-logging", choices=("on", "off"), default="on",
                     help="whether the voice app writes HARNESS-EVENT lines to the device log")
+    up.add_argument("--variant", action="append", default=[], metavar="NAME=VALUE|field",
+                    help="a variant of every phone (repeatable; `field` = every variant's most hostile "
+                    "plausible value, later NAME=VALUE override it); see `harness sim variants`")
     up.set_defaults(func=run_up)
+    variants = sub.add_parser("variants", help="list the phones' variants, their values and the evidence",
+                              description="Every point the public evidence leaves open about a real "
+                              "iPhone, as a variant of the virtual phone: its values, the evidence for "
+                              "each, its default per iOS major and its field value.")
+    variants.add_argument("--json", action="store_true", help="one JSON object per variant value")
+    variants.set_defaults(func=run_variants)
     down = sub.add_parser("down", help="stop the lab started with the same --state-dir")
     down.add_argument("--state-dir", default=".harness/sim")
     down.add_argument("--timeout", type=float, default=20.0)
@@ -83,6 +93,15 @@ def run_up(args: argparse.Namespace) -> int:
         extensions = ()
     else:
         extensions = tuple(e.strip() for e in args.extensions.split(",") if e.strip())
+    from harness.sim import variants as sim_variants
+
+    chosen = sim_variants.parse(args.variant)
+    if chosen.get("phone_network") == "lan-only":
+        from harness.sim.network import lan_address
+
+        if lan_address() is None:
+            raise UsageError("--variant phone_network=lan-only needs a non-loopback address on this machine "
+                             "(the phones reach the lab host on it); none found: drop the variant")
     config = LabConfig.default(
         args.phones,
         versions,
@@ -94,6 +113,7 @@ def run_up(args: argparse.Namespace) -> int:
         extensions=extensions,
         app_defect=_known_defect(args.defect),
         app_logging=args.app_logging == "on",
+        variants=chosen,
     )
 
     async def main() -> None:
@@ -105,6 +125,8 @@ def run_up(args: argparse.Namespace) -> int:
         try:
             lab_path, sim_path = write_state(lab)
             print(f"virtual lab up: {len(lab.phones)} phone(s), usbmuxd at {lab.usbmuxd_address}", flush=True)
+            if chosen:
+                print("variants: " + ", ".join(f"{k}={v}" for k, v in sorted(chosen.items())), flush=True)
             for phone in lab.phones.values():
                 print(
                     f"  {phone.role:6} {phone.name}  {phone.udid}  iOS {phone.ios_version}  "
@@ -120,6 +142,23 @@ def run_up(args: argparse.Namespace) -> int:
             print("virtual lab stopped", flush=True)
 
     asyncio.run(main())
+    return 0
+
+
+def run_variants(args: argparse.Namespace) -> int:
+    import json
+
+    from harness.sim import variants as sim_variants
+
+    text = ("\n".join(json.dumps(row) for row in sim_variants.table_rows()) if args.json
+            else sim_variants.render_table())
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:  # `| head`: the reader has what it wanted
+        import os
+        import sys
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
@@ -185,6 +224,13 @@ def _known_defect(name: str | None) -> str | None:
     from harness.verdicts.defects import known_defect
 
     return known_defect(name).name if name else None
+
+
+def _known_variants(items: list[str]) -> dict[str, str]:
+    """UsageError naming a bad ``--sim-variant`` before anything starts; the chosen values otherwise."""
+    from harness.sim import variants as sim_variants
+
+    return sim_variants.parse(items, "--sim-variant")
 
 
 def _known_virtual_device(key: str, duts: int) -> None:

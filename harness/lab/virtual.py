@@ -145,8 +145,12 @@ def start_lab_process(
     extra_args: list[str] | None = None,
     timeout: float = 60.0,
     duts: int = 1,
+    variants: list[str] | tuple[str, ...] = (),
 ) -> LabProcess:
-    """Start ``harness sim up`` in a subprocess and wait until its sim.json is written."""
+    """Start ``harness sim up`` in a subprocess and wait until its sim.json is written.
+
+    ``variants``: ``NAME=VALUE`` or ``field`` items, each passed as ``--variant``
+    (``harness sim variants``)."""
     state_dir = Path(state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
     clear_state(state_dir)
@@ -165,6 +169,8 @@ def start_lab_process(
     ]
     if ios_versions:
         cmd += ["--ios", ios_versions]
+    for item in variants:
+        cmd += ["--variant", item]
     cmd += extra_args or []
     log = open(state_dir / "sim.log", "ab")  # noqa: SIM115 - the child owns it for its life
     process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

@@ -4,6 +4,11 @@ A locator is one way to find the thing a recipe acts on (a facebook-wda selector
 button) plus the gesture that acts on it. Locators known to belong to a range of iOS versions
 are tried first on those versions; the others follow, so a renamed identifier still falls back.
 ``harness phone dump`` on real phones is how "unverified" entries get replaced by observed ones.
+
+Every ``source`` names the public evidence for the locator (sections of
+reference/real-ios-evidence.md, "REV Qn") or says unverified. These tables are written from that
+evidence only, never from the virtual lab's phone profiles (``harness/sim/profiles``): a recipe
+passes on the virtual lab only if it finds what the profile shows.
 """
 
 from __future__ import annotations
@@ -13,11 +18,32 @@ from dataclasses import dataclass, field
 from typing import Any
 
 UNVERIFIED = "unverified"
-HELPER = "public XCUITest CallKit helper quoted in reference/wda.md §6 (one data point)"
-PROMPT = "tel:/facetime-audio: prompt since iOS 10.3 (reference/wda.md §6); button labels unverified"
+HELPER = ("krishvios/signvios ntouch-UITests/UI.swift (REV Q1.1): iOS<18 springboard.buttons"
+          "[Accept/Decline], iOS>=18 InCallService buttons[acceptCall/rejectCall]; one production data point")
+FOLLOW_UP = ("krishvios/signvios UI.swift (REV Q1.1): after acceptCall on iOS 18 it taps springboard.buttons"
+             "[\"Accept\"]; the 'double CallKit window' retry taps Accept again (EnduranceTests.swift)")
+ANSWER_LABELS = "REV Q1.4 (unattributed excerpts, weak): newer suites match Accept, Answer or Answer call"
+PROMPT = ("Apple Phone Links + openradar 35247480 (REV Q2): iOS 10.3+ asks before an app dials, buttons "
+          "Cancel/Call; whether WDA's /url (XCTest) prompts is unknown, so the prompt is optional")
+PROMPT_SB = ("beepscore/Phoney (REV Q1.3, iOS 11 era): springboardApp.buttons[\"Call\"] after an app "
+             "opens tel:")
+END_SRC = ("beepscore/Phoney (REV Q1.3, iOS 11 era): springboardApp.buttons[\"End call\"]; iOS 18/26 label "
+           "key end.call")
+SLIDER_SRC = ("iOS 18.2 decompile PHActionSliderAccessibility.m (REV Q1.2): one element labelled with its "
+              "track text; the text 'slide to answer' is unverified")
+TIMER_SRC = ("Klevin-G/BrassTune and AlarmKit excerpts (REV Q5): springboard.buttons[\"Stop\"]; "
+             "presentation unknown")
+SIRI_SRC = ("REV Q6: the legacy Siri UI is com.apple.SiriViewService (app tables; XCUISiriService "
+            "_usesLegacySiriViewService); no page source of the overlay: labels unverified")
+SETTINGS_SRC = ("dryark/stf_ios_support wda.go (REV Q4): elements by name Developer / Reset Media Services, "
+                "scrolled toVisible before the click")
+RESET_SHEET_SRC = ("iOS 18.2/26.1 decompile DTSettings showResetMediaServices (REV Q4): an action sheet with "
+                   "the reset action and Cancel; the action's English title is unverified (matched by "
+                   "'reset')")
 
 TAP, SLIDE, POWER_TWICE = "tap", "slide", "power-twice"
 SPRINGBOARD, IN_CALL_SERVICE = "com.apple.springboard", "com.apple.InCallService"
+SIRI_VIEW_SERVICE = "com.apple.SiriViewService"
 
 
 @dataclass(frozen=True)
@@ -56,8 +82,9 @@ ANSWER_CALL: tuple[Locator, ...] = (
         ios=(0, 17),
         source=HELPER,
     ),
-    Locator("button label BEGINSWITH Accept", _button("BEGINSWITH", "Accept")),
-    Locator("slider 'slide to answer' (locked)", {"predicate": "label == 'slide to answer'"}, gesture=SLIDE),
+    Locator("button label BEGINSWITH Accept", _button("BEGINSWITH", "Accept"), source=HELPER),
+    Locator("slider 'slide to answer' (locked)", {"predicate": "label == 'slide to answer'"}, gesture=SLIDE,
+            source=SLIDER_SRC),
     Locator("InCallService (forced) id=acceptCall", {"id": "acceptCall"}, app=IN_CALL_SERVICE, source=HELPER),
     Locator(
         "SpringBoard (forced) name=Accept",
@@ -65,7 +92,26 @@ ANSWER_CALL: tuple[Locator, ...] = (
         app=SPRINGBOARD,
         source=HELPER,
     ),
+    Locator(
+        "InCallService (forced) button label Answer",
+        {"predicate": "type == 'XCUIElementTypeButton' AND (label == 'Answer' OR label == 'Answer call')"},
+        app=IN_CALL_SERVICE,
+        source=ANSWER_LABELS,
+    ),
 )
+
+FOLLOW_UP_ACCEPT: tuple[Locator, ...] = (
+    Locator(
+        "SpringBoard (forced) follow-up name=Accept",
+        {"name": "Accept", "className": "Button"},
+        app=SPRINGBOARD,
+        source=FOLLOW_UP,
+    ),
+    Locator("InCallService (forced) follow-up id=acceptCall", {"id": "acceptCall"}, app=IN_CALL_SERVICE,
+            source=FOLLOW_UP),
+    Locator("follow-up button label BEGINSWITH Accept", _button("BEGINSWITH", "Accept"), source=FOLLOW_UP),
+)
+"""A second Accept after the first tap ("double CallKit window"): tapped when it shows."""
 
 DECLINE_CALL: tuple[Locator, ...] = (
     Locator("InCallService id=rejectCall", {"id": "rejectCall"}, ios=(18, 999), source=HELPER),
@@ -75,7 +121,7 @@ DECLINE_CALL: tuple[Locator, ...] = (
         ios=(0, 17),
         source=HELPER,
     ),
-    Locator("button label BEGINSWITH Decline", _button("BEGINSWITH", "Decline")),
+    Locator("button label BEGINSWITH Decline", _button("BEGINSWITH", "Decline"), source=HELPER),
     Locator("InCallService (forced) id=rejectCall", {"id": "rejectCall"}, app=IN_CALL_SERVICE, source=HELPER),
     Locator(
         "SpringBoard (forced) name=Decline",
@@ -87,23 +133,28 @@ DECLINE_CALL: tuple[Locator, ...] = (
         "side button twice (locked: no Decline button)",
         {"predicate": "label == 'slide to answer'"},
         gesture=POWER_TWICE,
+        source="iOS behaviour (inference): the side button silences, a second press declines",
     ),
 )
 
 END_CALL: tuple[Locator, ...] = (
-    Locator("button name='End call'", {"name": "End call", "className": "Button"}),
+    Locator("button name='End call'", {"name": "End call", "className": "Button"}, source=END_SRC),
     Locator(
         "button label CONTAINS[c] 'end call'",
         {"predicate": "type == 'XCUIElementTypeButton' AND label CONTAINS[c] 'end call'"},
+        source=END_SRC,
     ),
     Locator("id=endCall", {"id": "endCall"}),
 )
 
 CONFIRM_DIAL: tuple[Locator, ...] = (
     Locator("alert button Call", alert_button="Call", source=PROMPT),
-    Locator("alert button FaceTime Audio", alert_button="FaceTime Audio", source=PROMPT),
-    Locator("button name=Call", {"name": "Call", "className": "Button"}, source=PROMPT),
+    Locator("alert button FaceTime Audio", alert_button="FaceTime Audio"),
+    Locator("button name=Call", {"name": "Call", "className": "Button"}, source=PROMPT_SB),
+    Locator("SpringBoard (forced) button name=Call", {"name": "Call", "className": "Button"}, app=SPRINGBOARD,
+            source=PROMPT_SB),
 )
+"""The "Call ...?" confirmation: optional (the recipe taps it only if it shows before the call does)."""
 
 IN_CALL: tuple[Locator, ...] = END_CALL
 """The in-call screen is up when its End button is."""
@@ -112,11 +163,16 @@ CONTROL_CENTER_SRC = "ControlCenterView: appium-xcuitest-driver test, iOS 11-12 
 
 SIRI_SHOWN: tuple[Locator, ...] = (
     Locator("SpringBoard Siri overlay name=Siri", {"name": "Siri"}, app=SPRINGBOARD),
+    Locator("SiriViewService (forced) name=Siri", {"name": "Siri"}, app=SIRI_VIEW_SERVICE, source=SIRI_SRC),
     Locator("Siri overlay name=Siri (auto-detected app)", {"name": "Siri"}),
     Locator(
         "SpringBoard label CONTAINS[c] 'siri'", {"predicate": "label CONTAINS[c] 'siri'"}, app=SPRINGBOARD
     ),
+    Locator("SiriViewService (forced) label CONTAINS[c] 'siri'", {"predicate": "label CONTAINS[c] 'siri'"},
+            app=SIRI_VIEW_SERVICE, source=SIRI_SRC),
 )
+"""Siri's UI, if XCTest sees it: the recipe records a miss here instead of failing once WDA's
+/wda/siri/activate answered (the UI may live in a process XCTest does not list, REV Q6)."""
 
 CONTROL_CENTER: tuple[Locator, ...] = (
     Locator("id=ControlCenterView", {"id": "ControlCenterView"}, source=CONTROL_CENTER_SRC),
@@ -147,9 +203,16 @@ ALLOW_BUTTONS: tuple[str, ...] = ("Allow", "OK", "Allow While Using App", "Allow
 """Labels of a permission prompt's accepting button (unverified per version; the first present wins)."""
 
 TIMER_STOP: tuple[Locator, ...] = (
-    Locator("alert button Stop", alert_button="Stop"),
-    Locator("SpringBoard button name=Stop", {"name": "Stop", "className": "Button"}, app=SPRINGBOARD),
+    Locator("alert button Stop", alert_button="Stop", source=TIMER_SRC),
+    Locator("SpringBoard button name=Stop", {"name": "Stop", "className": "Button"}, app=SPRINGBOARD,
+            source=TIMER_SRC),
+    Locator("button name=Stop (auto-detected app)", {"name": "Stop", "className": "Button"},
+            source=TIMER_SRC),
+    Locator("SpringBoard (forced) label == 'Stop' (any type: a Live Activity)",
+            {"predicate": "label == 'Stop'"}, app=SPRINGBOARD),
 )
+"""The timer's Stop, as an alert, a banner or a Live Activity (REV Q5: only springboard.buttons["Stop"]
+has a source)."""
 
 SETTINGS_BUNDLE = "com.apple.Preferences"
 
@@ -159,6 +222,7 @@ SETTINGS_BLUETOOTH: tuple[Locator, ...] = (
         "Settings cell label=Bluetooth",
         {"predicate": "type == 'XCUIElementTypeCell' AND label == 'Bluetooth'"},
     ),
+    Locator("Settings name=Bluetooth", {"name": "Bluetooth", "className": "Cell"}, source=SETTINGS_SRC),
 )
 
 
@@ -216,13 +280,26 @@ SETTINGS_DEVELOPER: tuple[Locator, ...] = (
     Locator(
         "Settings cell label=Developer",
         {"predicate": "type == 'XCUIElementTypeCell' AND label == 'Developer'"},
+        source=SETTINGS_SRC,
     ),
 )
+"""Settings > Developer: far down the root list (RIP H5), so the recipe scrolls to it."""
 
 RESET_MEDIA_SERVICES: tuple[Locator, ...] = (
-    Locator("button name='Reset Media Services'", {"name": "Reset Media Services"}),
-    Locator("label CONTAINS[c] 'reset media'", {"predicate": "label CONTAINS[c] 'reset media'"}),
+    Locator("button name='Reset Media Services'", {"name": "Reset Media Services"}, source=SETTINGS_SRC),
+    Locator("label CONTAINS[c] 'reset media'", {"predicate": "label CONTAINS[c] 'reset media'"},
+            source="Apple mediaServicesWereResetNotification docs (REV Q4): the row is 'Reset Media "
+                   "Services'"),
 )
+
+RESET_CONFIRM: tuple[Locator, ...] = (
+    Locator(
+        "sheet button label CONTAINS[c] 'reset'",
+        {"classChain": "**/XCUIElementTypeSheet/**/XCUIElementTypeButton[`label CONTAINS[c] 'reset'`]"},
+        source=RESET_SHEET_SRC,
+    ),
+)
+"""The action sheet after the Reset Media Services row (iOS 18.2/26.1; older recipes tapped none)."""
 
 MUSIC_PAUSE: tuple[Locator, ...] = (
     Locator("Music button name=Pause", {"name": "Pause", "className": "Button"}),

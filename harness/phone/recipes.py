@@ -1,17 +1,34 @@
 """The phone as the harness drives it: app launch and SpringBoard recipes over WDA.
 
 Each recipe tries its locators in order (:mod:`harness.phone.locators`), records on the timeline
-which one matched (source ``phone``, kind ``recipe``), and on a miss saves the screenshot and the
-page source and fails as a lab fault tagged ``recipe-miss``: the phone did not show what the
-recipe expected, which is the lab's problem (or an identifier to update), never the app's.
+which one matched (source ``phone``, kind ``recipe``; with the ``path`` it took where the phone may
+differ: a dial prompt or none, a second Accept, a confirmation sheet, a Siri UI XCTest cannot see),
+and on a miss saves the evidence and fails as a lab fault tagged ``recipe-miss``: the phone did not
+show what the recipe expected, which is the lab's problem (or an identifier to update), never the app's.
+
+What a real phone's WDA does differently, and how the recipes cope (reference/real-iphone.md):
+
+* ``defaultActiveApplication`` is honoured only while that app is in front or listed as active
+  (WDA 16.7 FBSession.m); the saved evidence of a miss is therefore the page source of SpringBoard,
+  InCallService and the auto-detected app, each through the session route after setting it, plus
+  ``/wda/activeAppInfo`` (what WDA really searched), never the no-session ``/source`` alone (H10);
+* the first use of a phone sets ``defaultActiveApplication`` back to ``auto``: an adopted session may
+  hold a forced app from an earlier test;
+* rows below the fold are not in the tree until scrolled (H5): Settings rows are scrolled to
+  (``/wda/scroll`` down), and a found element whose centre lies outside the window is scrolled
+  into view (``/wda/element/:uuid/scroll`` toVisible) before its coordinate tap.
+
+Each of these is a variant of the virtual lab (``harness sim variants``) with tests per value.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import json
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +47,18 @@ POLL_S = 0.25
 RUNNING_BACKGROUND = 3
 FOREGROUND = 4
 """XCUIApplicationState values as ``/wda/apps/state`` answers them (XCTest XCUIApplication.h)."""
+FOLLOW_UP_S = 4.0
+"""How long Accept looks for a second Accept window ("double CallKit window": signvios waits 3 s)."""
+SIRI_UI_S = 3.0
+"""How long siri() looks for Siri's UI once /wda/siri/activate answered (then it records, not fails)."""
+SHEET_S = 3.0
+"""How long Reset Media Services waits for its confirmation sheet (none on older iOS, REV Q4)."""
+MAX_SCROLLS = 12
+"""Scrolls down a Settings list before a row counts as missing (the root list is ~3 screens long)."""
+MISS_APPS = ("auto", L.SPRINGBOARD, L.IN_CALL_SERVICE)
+"""Whose page source a recipe miss saves (through the session route, after setting the app)."""
+SIRI_ACTIVATED = Locator("(no Siri UI in the tree; /wda/siri/activate answered)",
+                         source="WDA 16.7 /wda/siri/activate answered null (XCUISiriService took the text)")
 
 
 @dataclass(frozen=True)
@@ -38,6 +67,13 @@ class Match:
     locator: Locator
     index: int
     element: Any = None
+    retaps: int = 0
+    """Taps on the same locator after the first (it was still there: a "double CallKit window")."""
+    t_ns: int | None = None
+    """When the recipe acted, on the lab clock: the start of the request that tapped, opened the
+    URL or asked Siri (what it caused comes after), or None for a recipe that only looked. A recipe
+    returns later (it checks what follows: a second window, the screen): with WDA's real find
+    latency (0.1-2 s) a mark taken on return would trail the action by that much."""
 
 
 class Phone:
@@ -64,6 +100,11 @@ class Phone:
         self._ios_version = ios_version
         self._misses = 0
         self._active_app: tuple[str, str] | None = None
+        """(session id, app) last set as defaultActiveApplication; None until the first use of the
+        phone sets it to "auto" (an adopted session may hold a forced app from an earlier test)."""
+        self._window: tuple[int, int] | None = None
+        self._acted_ns: int | None = None
+        """When the last action (tap, slide, alert click, side button) happened: see Match.t_ns."""
 
     # -- identity --------------------------------------------------------------------------------
 
@@ -77,6 +118,17 @@ class Phone:
     @property
     def ios_major(self) -> int:
         return ios.major(self.ios_version)
+
+    def _now(self) -> int:
+        return self.timeline.now() if self.timeline is not None else time.monotonic_ns()
+
+    def _acting(self, what: str, fn: Any, *args: Any,
+                passthrough: tuple[type[BaseException], ...] = ()) -> Any:
+        """``self.wda.call(what, fn, *args)``, remembering when it started (see Match.t_ns)."""
+        start = self._now()
+        out = self.wda.call(what, fn, *args, passthrough=passthrough)
+        self._acted_ns = start
+        return out
 
     def _emit(self, kind: str, **fields: Any) -> None:
         if self.timeline is not None:
@@ -133,23 +185,56 @@ class Phone:
     # -- calls -----------------------------------------------------------------------------------
 
     def dial(self, uri: str, *, timeout: float = 20.0) -> Match:
-        """Call ``uri`` (``tel:+1555...`` or ``facetime-audio:ADDRESS``), confirming "Call ...?"."""
+        """Call ``uri`` (``tel:+1555...`` or ``facetime-audio:ADDRESS``), confirming "Call ...?" if asked.
+
+        Whether iOS prompts when WDA (XCTest) opens the URL is unknown (REV Q2, RIP H4): the recipe
+        waits for either the prompt or the in-call screen, taps the prompt only if it came first, and
+        records which (``path``: ``prompt`` or ``no-prompt``)."""
         if not re.match(r"^(tel|facetime-audio|facetime):[^\s]+$", uri or ""):
             raise UsageError(
                 f"dial: {uri!r} is not a call URL; use tel:+15551234567 or facetime-audio:user@example.com"
             )
         self.wda.session_id()
         try:
-            self.wda.call("open url", self.wda.client.open_url, uri, passthrough=(wda.WDAError,))
+            self._acting("open url", self.wda.client.open_url, uri, passthrough=(wda.WDAError,))
         except wda.WDAError as exc:
             raise LabFault(f"{self.name}: WDA could not open {uri}: {exc}", tag=WDA_ERROR) from exc
-        match = self._run("dial", L.CONFIRM_DIAL, timeout)
+        opened = self._acted_ns
+        prompt = L.ordered(L.CONFIRM_DIAL, self.ios_major)
+        in_call = L.ordered(L.IN_CALL, self.ios_major)
+        hit = self._find(prompt + in_call, timeout)
+        if hit is None:
+            self._miss("dial (neither the Call prompt nor the in-call screen)", prompt + in_call, timeout)
+        n, loc, found = hit  # type: ignore[misc]
+        if n >= len(prompt):  # the call started without a prompt
+            return self._matched("dial", n - len(prompt), loc, found, path="no-prompt", t_ns=opened)
+        self._act(loc, found)
+        match = self._matched("dial", n, loc, found, path="prompt", t_ns=self._acted_ns)
         self._wait_for("dial", L.IN_CALL, timeout)
         return match
 
     def answer_call(self, *, timeout: float = 30.0) -> Match:
-        """Answer the ringing call (banner, full screen, or the slider on a locked phone)."""
-        return self._run("answer_call", L.ANSWER_CALL, timeout, confirm_gone=True)
+        """Answer the ringing call (banner, full screen, or the slider on a locked phone), then tap a
+        second Accept if one shows (iOS 18's InCallService-then-SpringBoard Accept, the "double
+        CallKit window": REV Q1.1); the timeline's ``path`` says which (``second-accept``/``one-tap``)."""
+        match = self._run("answer_call", L.ANSWER_CALL, timeout, confirm_gone=True)
+        follow = L.ordered(L.FOLLOW_UP_ACCEPT, self.ios_major)
+        answered = L.ordered(L.IN_CALL, self.ios_major)
+        # two passes at least: with a real WDA's find latency one pass can outlast the wait, and the
+        # second window shows a moment after the first tap
+        hit = self._find(follow + answered, FOLLOW_UP_S, min_passes=2)
+        if hit is not None and hit[0] < len(follow):
+            n, loc, found = hit
+            self._act(loc, found)
+            second = self._matched("answer_call follow-up", n, loc, found, path="second-accept",
+                                   t_ns=self._acted_ns)
+            return replace(match, t_ns=second.t_ns)  # the call was answered by the second tap
+        else:
+            # a second window of the same kind was tapped by the retap of the first locator
+            self._emit("recipe-path", recipe="answer_call",
+                       path="second-accept" if match.retaps else "one-tap",
+                       seen="in-call screen" if hit is not None else f"nothing within {FOLLOW_UP_S:.0f} s")
+        return match
 
     def decline_call(self, *, timeout: float = 30.0) -> Match:
         return self._run("decline_call", L.DECLINE_CALL, timeout, confirm_gone=True)
@@ -221,13 +306,21 @@ class Phone:
             raise UsageError("siri needs the text to say, e.g. siri('what time is it')")
         self.wda.session_id()
         try:
-            self.wda.call("siri", self.wda.client.siri_activate, text, passthrough=(wda.WDAError,))
+            self._acting("siri", self.wda.client.siri_activate, text, passthrough=(wda.WDAError,))
         except wda.WDAError as exc:
             raise LabFault(
                 f"{self.name}: Siri is not available through WDA: {exc} (enable Siri on the phone)",
                 tag="siri-unavailable",
             ) from exc
-        return self._wait("siri", L.SIRI_SHOWN, timeout)
+        # WDA answered: Siri took the text. Its UI may live where XCTest does not look (REV Q6), so a
+        # missing overlay is recorded, not a recipe miss.
+        asked = self._acted_ns
+        locs = L.ordered(L.SIRI_SHOWN, self.ios_major)
+        hit = self._find(locs, min(timeout, SIRI_UI_S))
+        if hit is None:
+            return self._matched("siri", len(locs), SIRI_ACTIVATED, None, path="ui-not-in-tree", t_ns=asked)
+        n, loc, found = hit
+        return self._matched("siri", n, loc, found, path="ui-seen", t_ns=asked)
 
     def open_control_center(self, *, timeout: float = 10.0) -> Match:
         """Swipe down from the top-right corner (Face ID iPhones), then wait for Control Center."""
@@ -260,7 +353,14 @@ class Phone:
         if hit is None:
             self._miss("set_bluetooth", locs, timeout)
         n, loc, element = hit  # type: ignore[misc]
-        value = self.wda.call("bluetooth value", lambda: element.value)
+        try:
+            value = self.wda.call("bluetooth value", lambda: element.value)
+        except wda.WDAStaleElementReferenceError:  # the screen or WDA's session changed: look again
+            hit = self._find(locs, timeout)
+            if hit is None:
+                self._miss("set_bluetooth", locs, timeout)
+            n, loc, element = hit  # type: ignore[misc]
+            value = self.wda.call("bluetooth value", lambda: element.value)
         changed = (str(value) == "1") != on
         if changed:
             self._act(loc, element)
@@ -285,12 +385,16 @@ class Phone:
         that was in front (Settings takes the foreground meanwhile, as on a phone)."""
         before = self.foreground_app()
         self.launch_app(L.SETTINGS_BUNDLE, {}, timeout=timeout)
-        self._run("open Settings > Bluetooth", L.SETTINGS_BLUETOOTH, timeout)
+        self._run("open Settings > Bluetooth", L.SETTINGS_BLUETOOTH, timeout, scroll=True)
         match = self._run(f"connect_bluetooth {name}", L.bluetooth_row(name), timeout)
         end = time.monotonic() + timeout
         while True:
             hit = self._find(L.ordered(L.bluetooth_row(name), self.ios_major), 1.0)
-            value = self.wda.call("row value", getattr, hit[2], "value") if hit else None
+            value = None
+            if hit:
+                with contextlib.suppress(wda.WDAStaleElementReferenceError):  # the next pass looks again
+                    value = self.wda.call("row value", getattr, hit[2], "value",
+                                          passthrough=(wda.WDAStaleElementReferenceError,))
             if value == connected_value:
                 break
             if time.monotonic() > end:
@@ -355,15 +459,24 @@ class Phone:
         return value
 
     def open_settings_developer(self, *, timeout: float = 20.0) -> Match:
-        """Settings (relaunched: its root page) > Developer; Settings stays in front."""
+        """Settings (relaunched: its root page) > Developer, scrolled to (the row is below the fold on
+        a real phone, RIP H5); Settings stays in front."""
         self.launch_app(L.SETTINGS_BUNDLE, {}, timeout=timeout)
-        return self._run("open Settings > Developer", L.SETTINGS_DEVELOPER, timeout)
+        return self._run("open Settings > Developer", L.SETTINGS_DEVELOPER, timeout, scroll=True)
 
     def reset_media_services(self, *, timeout: float = 20.0) -> Match:
         """Settings > Developer > Reset Media Services, then back to the app that was in front."""
         before = self.foreground_app()
         self.open_settings_developer(timeout=timeout)
-        match = self._run("reset_media_services", L.RESET_MEDIA_SERVICES, timeout)
+        match = self._run("reset_media_services", L.RESET_MEDIA_SERVICES, timeout, scroll=True)
+        confirm = L.ordered(L.RESET_CONFIRM, self.ios_major)
+        hit = self._find(confirm, SHEET_S)
+        if hit is not None:  # iOS 18.2/26.1 ask with an action sheet (REV Q4)
+            n, loc, found = hit
+            self._act(loc, found)
+            self._matched("reset_media_services confirm", n, loc, found, path="sheet")
+        else:
+            self._emit("recipe-path", recipe="reset_media_services", path="no-confirmation")
         self._back_to(before)
         return match
 
@@ -455,6 +568,7 @@ class Phone:
         return base64.b64decode(value)
 
     def source(self) -> str:
+        """The page source of the auto-detected app (WDA's no-session ``/source``)."""
         return str(self.wda.call("source", self.wda.client.source))
 
     def save_evidence(self, stem: str) -> tuple[Path, Path]:
@@ -473,6 +587,38 @@ class Phone:
             xml.write_text(f"source failed: {exc}\n")
         return png, xml
 
+    def save_app_sources(self, stem: str, apps: tuple[str, ...] = MISS_APPS) -> list[Path]:
+        """Per app: ``defaultActiveApplication`` set to it, then ``GET /session/:id/source`` and
+        ``/session/:id/wda/activeAppInfo`` (which app WDA really searched: it falls back to
+        auto-detection when the app is neither in front nor active, FBSession.m). Writes
+        ``<stem>.<app>.xml`` and one ``<stem>.apps.json`` naming what each request got; ``auto``
+        is left set. A WDA that fails on one app still gets the others asked."""
+        self.artifacts.mkdir(parents=True, exist_ok=True)
+        c = self.wda.client
+        index: dict[str, Any] = {}
+        paths: list[Path] = []
+        for app in apps:
+            tag = re.sub(r"[^A-Za-z0-9_.-]+", "_", app)
+            path = self.artifacts / f"{stem}.{tag}.xml"
+            try:
+                self.wda.call("settings", c.appium_settings, {"defaultActiveApplication": app})
+                self._active_app = (self.wda.call("session", lambda: c.session_id), app)
+                searched = self.wda.session_get("/wda/activeAppInfo")
+                path.write_text(str(self.wda.session_get("/source")))
+                index[app] = {"searched": (searched or {}).get("bundleId"), "source": path.name}
+                paths.append(path)
+            except (LabFault, wda.WDAError) as exc:
+                index[app] = {"error": str(exc)[:300]}
+        try:
+            index["activeAppInfo (no session)"] = self.wda.call("active app", c.app_current)
+        except (LabFault, wda.WDAError) as exc:
+            index["activeAppInfo (no session)"] = {"error": str(exc)[:300]}
+        with contextlib.suppress(LabFault, wda.WDAError):
+            self._use_app(None)
+        info = self.artifacts / f"{stem}.apps.json"
+        info.write_text(json.dumps(index, indent=2, default=str) + "\n")
+        return [*paths, info]
+
     # -- the recipe engine -----------------------------------------------------------------------
 
     def focus_on(self, match: Match) -> None:
@@ -481,11 +627,12 @@ class Phone:
         self._use_app(match.locator.app)
 
     def _use_app(self, app: str | None) -> None:
-        """Point WDA's finds at ``app`` (None: auto-detection); only sent when it changes."""
+        """Point WDA's finds at ``app`` (None: auto-detection); sent when it changes, and once on the
+        first use of this phone (an adopted session may still hold a forced app)."""
         c = self.wda.client
         want = app or "auto"
         key = (self.wda.call("session", lambda: c.session_id), want)
-        if self._active_app != key and not (self._active_app is None and want == "auto"):
+        if self._active_app != key:
             self.wda.call("settings", c.appium_settings, {"defaultActiveApplication": want})
         self._active_app = key
 
@@ -502,17 +649,50 @@ class Phone:
         ids = self.wda.call(f"find {loc.label}", c(**loc.selector).find_element_ids)
         return wda.Element(c, ids[0]) if ids else None
 
-    def _find(self, locs: list[Locator], timeout: float) -> tuple[int, Locator, Any] | None:
+    def _find(self, locs: list[Locator], timeout: float, *, min_passes: int = 1
+              ) -> tuple[int, Locator, Any] | None:
+        """The first locator present, trying all in order per pass until ``timeout`` (and at least
+        ``min_passes`` passes: one pass of finds can outlast a short timeout on a real WDA)."""
         end = time.monotonic() + timeout
+        passes = 0
         while True:
             for n, loc in enumerate(locs):
                 found = self._present(loc)
                 if found is not None:
                     return n, loc, found
-            if time.monotonic() >= end:
+            passes += 1
+            if time.monotonic() >= end and passes >= min_passes:
                 self._use_app(None)
                 return None
             time.sleep(POLL_S)
+
+    def _find_scrolling(self, locs: list[Locator], timeout: float) -> tuple[int, Locator, Any] | None:
+        """:meth:`_find`, scrolling the list down between passes: Settings rows below the fold are
+        not in the tree until scrolled (RIP H5; WDA 16.7 ``POST /wda/scroll {"direction": "down"}``)."""
+        end = time.monotonic() + timeout
+        scrolls = 0
+        while True:
+            hit = self._find(locs, 0.0)
+            if hit is not None:
+                return hit
+            if time.monotonic() >= end or scrolls >= MAX_SCROLLS:
+                return None
+            self._use_app(None)
+            self.wda.call("scroll down", self.wda.client._session_http.post, "/wda/scroll",
+                          {"direction": "down", "distance": 0.8})
+            scrolls += 1
+            self._emit("scroll", direction="down", n=scrolls)
+
+    def _window_size(self) -> tuple[int, int]:
+        if self._window is None:
+            size = self.wda.call("window size", self.wda.client.window_size)
+            self._window = (int(size.width), int(size.height))
+        return self._window
+
+    def _on_screen(self, rect: Any) -> bool:
+        w, h = self._window_size()
+        cx, cy = rect.x + rect.width / 2, rect.y + rect.height / 2
+        return 0 <= cx < w and 0 <= cy < h
 
     def _act(self, loc: Locator, found: Any, *, stale_ok: bool = False) -> None:
         """Tap (or slide) what ``loc`` found. ``stale_ok``: a stale element raises
@@ -520,28 +700,53 @@ class Phone:
         c = self.wda.client
         stale = (wda.WDAStaleElementReferenceError,) if stale_ok else ()
         if loc.alert_button is not None:
-            self.wda.call(f"alert click {found}", c.alert.click, found)
+            self._acting(f"alert click {found}", c.alert.click, found)
             return
         if loc.gesture == L.POWER_TWICE:
             for _ in range(2):
-                self.wda.call("power", c.press_duration, "power", 0.05)
+                self._acting("power", c.press_duration, "power", 0.05)
             return
-        rect = self.wda.call("rect", lambda: found.bounds, passthrough=stale)
+        try:
+            rect = self.wda.call("rect", lambda: found.bounds, passthrough=stale)
+        except wda.WDAStaleElementReferenceError:
+            # the screen changed since the find, or another client replaced WDA's session (element
+            # references die with it): find the same thing once more
+            again = self._present(loc)
+            if again is None:
+                if stale_ok:
+                    raise  # the caller looks again
+                raise LabFault(f"{self.name}: {loc.label} went away between its find and its tap",
+                               tag=RECIPE_MISS) from None
+            found = again
+            rect = self.wda.call("rect", lambda: found.bounds)
+        if not self._on_screen(rect):
+            # outside the window a coordinate tap errs or lands on nothing: scroll it into view first
+            self.wda.call("scroll to visible", found.scroll, "visible")
+            self._emit("scroll", to_visible=loc.label)
+            rect = self.wda.call("rect", lambda: found.bounds)
+            if not self._on_screen(rect):
+                raise LabFault(f"{self.name}: {loc.label} stays outside the {self._window_size()} window "
+                               f"after scrolling it into view (rect {rect})", tag=RECIPE_MISS)
         if loc.gesture == L.SLIDE:
             y = rect.y + rect.height // 2
-            self.wda.call("slide", c.swipe, rect.x + 5, y, rect.x + rect.width - 5, y, 0.1)
+            self._acting("slide", c.swipe, rect.x + 5, y, rect.x + rect.width - 5, y, 0.1)
         else:
+            start = self._now()
             self.wda.tap(rect.x + rect.width // 2, rect.y + rect.height // 2, passthrough=stale)
+            self._acted_ns = start
 
     def _run(
-        self, recipe: str, table: tuple[Locator, ...], timeout: float, *, confirm_gone: bool = False
+        self, recipe: str, table: tuple[Locator, ...], timeout: float, *, confirm_gone: bool = False,
+        scroll: bool = False,
     ) -> Match:
         locs = L.ordered(table, self.ios_major)
         self.wda.session_id()
-        hit = self._find(locs, timeout)
+        find = self._find_scrolling if scroll else self._find
+        hit = find(locs, timeout)
         if hit is None:
             self._miss(recipe, locs, timeout)
         n, loc, found = hit  # type: ignore[misc]
+        self._acted_ns = None
         try:
             self._act(loc, found, stale_ok=True)
         except wda.WDAStaleElementReferenceError:
@@ -557,11 +762,14 @@ class Phone:
             again = self._present(loc)
             if again is not None:
                 retaps = 1
-                self._act(loc, again)
-        return self._matched(recipe, n, loc, found, retaps)
+                with contextlib.suppress(wda.WDAStaleElementReferenceError):
+                    self._act(loc, again)
+        return self._matched(recipe, n, loc, found, retaps, t_ns=self._acted_ns)
 
-    def _matched(self, recipe: str, n: int, loc: Locator, found: Any, retaps: int = 0) -> Match:
-        """Record which locator matched (and whether it was a fallback), then reset WDA's active app."""
+    def _matched(self, recipe: str, n: int, loc: Locator, found: Any, retaps: int = 0,
+                 path: str | None = None, t_ns: int | None = None) -> Match:
+        """Record which locator matched (and whether it was a fallback, and the path taken where the
+        phone may differ), then reset WDA's active app."""
         self._emit(
             "recipe",
             recipe=recipe,
@@ -571,9 +779,11 @@ class Phone:
             provenance=loc.source,
             retaps=retaps,
             ios=self.ios_version,
+            **({"path": path} if path is not None else {}),
+            **({"acted_ns": t_ns} if t_ns is not None else {}),
         )
         self._use_app(None)
-        return Match(recipe, loc, n, found)
+        return Match(recipe, loc, n, found, retaps=retaps, t_ns=t_ns)
 
     def _wait_for(self, recipe: str, table: tuple[Locator, ...], timeout: float) -> None:
         locs = L.ordered(table, self.ios_major)
@@ -593,6 +803,7 @@ class Phone:
         self._misses += 1
         stem = safe_name(f"{self.name}-{recipe}-{self._misses}")
         png, xml = self.save_evidence(stem)
+        sources = self.save_app_sources(stem)
         tried = "; ".join(loc.label for loc in locs)
         self._emit(
             "recipe-miss",
@@ -600,12 +811,14 @@ class Phone:
             tried=[loc.label for loc in locs],
             screenshot=str(png),
             page_source=str(xml),
+            app_sources=[str(p) for p in sources],
             ios=self.ios_version,
         )
         fault = LabFault(
             f"{self.name} (iOS {self.ios_version}): {recipe} found none of its locators within "
-            f"{timeout:.0f} s (tried: {tried}); screenshot {png}, source {xml}",
+            f"{timeout:.0f} s (tried: {tried}); screenshot {png}, sources {xml} and "
+            f"{', '.join(p.name for p in sources)}",
             tag=RECIPE_MISS,
         )
-        fault.artifacts = [png, xml]  # type: ignore[attr-defined]
+        fault.artifacts = [png, xml, *sources]  # type: ignore[attr-defined]
         raise fault

@@ -17,6 +17,11 @@ Map:
   wire protocols pymobiledevice3 and facebook-wda speak to a real phone.
 - :mod:`harness.sim.state` -- ``lab.yaml``/``sim.json`` and ``start_lab_process()`` (a
   ``harness sim up`` subprocess for fixtures); :mod:`harness.sim.ipa` -- ``build_ipa()``.
+- :mod:`harness.sim.profiles` -- what a phone of each iOS major shows and logs (``iosNN.yaml``, with
+  provenance per element and line; ``sources.yaml``); :mod:`harness.sim.variants` -- the points the
+  evidence leaves open (``variants.yaml``; ``harness sim up --variant NAME=VALUE``, ``--variant
+  field``); :mod:`harness.sim.versions` -- the modelled majors; :mod:`harness.sim.network` -- which
+  lab-host addresses a phone can reach.
 
 Control API (JSON; errors are ``{"error": ...}`` with 400/404/405): ``GET /lab``, ``GET /phones``,
 ``GET|PATCH /phones/{udid}`` (battery_level, charging, developer_mode, passcode_set, locked,
@@ -24,5 +29,6 @@ ddi_mounted, name), ``POST /phones/{udid}/attach``, ``POST /phones/{udid}/detach
 (``{"reattach_after_s": N}``), ``GET|POST|DELETE /phones/{udid}/faults`` (refused_services,
 passcode_locked, install_error, trust_prompt_s, deny_pairing), ``POST|GET /phones/{udid}/log``,
 ``POST /phones/{udid}/crash``, ``GET|DELETE /phones/{udid}/connects``, ``GET /routes``,
-``POST /stop``. ``{udid}`` also accepts the phone's name.
+``POST /phones/{udid}/springboard/mutations`` (``{"mutations": ["key", "key:label=X"]}``: profile
+elements left out or renamed), ``POST /stop``. ``{udid}`` also accepts the phone's name.
 """

@@ -26,8 +26,8 @@ from typing import Any
 
 from aiohttp import web
 
-from harness import ios
 from harness.errors import UsageError
+from harness.sim import versions
 from harness.sim.clock import PhoneClock
 from harness.sim.control import ControlAPI, json_body
 from harness.sim.faults import Faults
@@ -97,6 +97,8 @@ class LabConfig:
     """A playbook defect switched on in every phone's voice app (``harness.sim.voiceapp``)."""
     app_logging: bool = True
     """Whether the voice app writes HARNESS-EVENT lines to os_trace (a real app may not)."""
+    variants: dict[str, str] = field(default_factory=dict)
+    """Variant values chosen for every phone (``harness.sim.variants``; the rest take defaults)."""
 
     @classmethod
     def default(cls, phones: int = 2, ios_versions: list[str] | None = None, duts: int = 1,
@@ -107,23 +109,23 @@ class LabConfig:
             raise UsageError(f"--phones must be at least 1 (got {phones})")
         if not 1 <= duts <= phones:
             raise UsageError(f"--duts must be between 1 and --phones ({phones}); got {duts}")
-        versions = ios_versions or ["17.5.1"]
+        cycle = ios_versions or ["17.5.1"]
         specs = []
         for i in range(phones):
-            version = versions[i % len(versions)]
+            version = cycle[i % len(cycle)]
             try:
-                major = ios.major(version)
+                major = versions.major(version)
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
-            if major not in ios.IOS_VERSIONS:
+            if major not in versions.modelled():
                 raise UsageError(
-                    f"iOS {version} is not modelled; choose from {', '.join(map(str, ios.IOS_VERSIONS))}"
+                    f"iOS {version} is not modelled; choose from {', '.join(map(str, versions.modelled()))}"
                 )
             role = "dut" if i < duts else "caller"
             specs.append(
                 PhoneSpec(
                     name=f"Virtual iPhone {chr(ord('A') + i % 26)}{'' if i < 26 else i // 26}",
-                    ios=ios.full_version(version),
+                    ios=versions.full_version(version),
                     role=role,
                     model=("iPhone15,2", "iPhone16,1", "iPhone14,5")[i % 3],
                     phone_number=f"+1555010{i + 1:04d}",
@@ -269,6 +271,7 @@ class VirtualLab:
             apps=dict(spec.apps) if spec.apps is not None else None,
             index=index,
             state_dir=self.state_dir,
+            variants=self.config.variants,
         )
         phone.bind_loop(asyncio.get_running_loop())
         Lockdownd(phone, self.services)

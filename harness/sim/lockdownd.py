@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from harness import ios
+from harness.sim import profiles, versions
 from harness.sim.phone import PortHandler, VirtualPhone
 
 LOCKDOWN_PORT = 62078
@@ -39,9 +39,12 @@ class ServiceSpec:
     ssl: bool = True
 
 
-# Developer services need a mounted developer disk image (and on iOS 17+ an RSD tunnel); the
-# virtual phone has neither, so lockdownd refuses them the way a real phone without a DDI does.
-DEVELOPER_SERVICES = ios.DEVELOPER_SERVICES
+
+def developer_services(ios_version: str) -> frozenset[str]:
+    """Developer services need a mounted developer disk image (and on iOS 17+ an RSD tunnel); the
+    virtual phone has neither, so lockdownd refuses them the way a real phone without a DDI does
+    (the list is the phone profile's ``lockdownd.developer_services``)."""
+    return profiles.load(versions.major(ios_version)).developer_services
 
 
 async def read_plist(reader: asyncio.StreamReader, byteorder: str = ">") -> dict[str, Any] | None:
@@ -291,7 +294,7 @@ class Lockdownd:
     def _start_service(self, service: str) -> dict[str, Any]:
         p = self.phone
         spec = self.services.get(service)
-        if spec is None or service in DEVELOPER_SERVICES or p.faults.refuses(service):
+        if spec is None or service in developer_services(p.ios_version) or p.faults.refuses(service):
             return {"Error": "InvalidService", "Service": service}
         if p.passcode_locked:
             return {"Error": "PasswordProtected", "Service": service}

@@ -16,13 +16,14 @@ import threading
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness import ios
 from harness.byte_pump import pump
+from harness.sim import profiles, versions
+from harness.sim import variants as variants_mod
 from harness.sim.clock import PhoneClock
 from harness.sim.faults import Faults
 from harness.sim.fs import VirtualFS
@@ -60,7 +61,7 @@ WDA_BUNDLE_ID = "com.facebook.WebDriverAgentRunner.xctrunner"
 def build_for(version: str) -> str:
     if version in BUILDS:
         return BUILDS[version]
-    parts = ios.parse(version)
+    parts = versions.parse(version)
     return f"{parts[0] + 4}{chr(ord('A') + (parts[1] if len(parts) > 1 else 0) % 26)}{100 + sum(parts)}"
 
 
@@ -182,12 +183,13 @@ class VirtualPhone:
         index: int = 0,
         state_dir: str | Path | None = None,
         identity: DeviceIdentity | None = None,
+        variants: Mapping[str, str] | None = None,
     ) -> None:
         self.ecid, stable = self.stable_identity(name, model, index)
         self.udid = udid or stable
         self.name = name
         self.model = model
-        self.ios_version = ios.full_version(ios_version)
+        self.ios_version = versions.full_version(ios_version)
         self.build = build_for(self.ios_version)
         self.role = role
         self.phone_number = phone_number
@@ -198,7 +200,12 @@ class VirtualPhone:
         self.developer_mode = developer_mode
         self.ddi_mounted = True
         """The developer disk image is mounted (as on a lab phone that keeps WDA running)."""
-        self.passcode_set = passcode_set
+        self.variants: dict[str, str] = variants_mod.resolve(dict(variants or {}), self.profile.defaults)
+        """Every variant's value on this phone (``harness.sim.variants``): the chosen ones, else the
+        profile's or the table's defaults."""
+        self.passcode_set = passcode_set or self.variants["passcode"] == "on"
+        self.log_activity: set[str] = set()
+        """What the phone is busy with ("call", "siri"), set by the scene: the log bursts then."""
         self.locked = False
         self.paired = paired
         self.paired_host_ids: set[str] = set()
@@ -240,7 +247,19 @@ class VirtualPhone:
 
     @property
     def ios_major(self) -> int:
-        return ios.major(self.ios_version)
+        return versions.major(self.ios_version)
+
+    @property
+    def profile(self) -> profiles.Profile:
+        """What this phone shows and logs: its iOS major's profile (``harness/sim/profiles``)."""
+        return profiles.load(self.ios_major)
+
+    def log_rate(self) -> int:
+        """Filler lines per second the phone's unified log should stream now: the ``log_volume``
+        variant's rate for the busiest activity (idle, a call, Siri) of the profile's table. The os_trace
+        relay's filler knob reads this (RIP H6: a real phone streams hundreds to thousands a second)."""
+        rates = self.profile.log_volume[self.variants["log_volume"]]
+        return max([rates["idle"], *(rates[a] for a in self.log_activity if a in rates)])
 
     @property
     def passcode_locked(self) -> bool:

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from harness.lab.schema import App, Audio, Device, Lab, Peer
+from harness.lab.schema import App, Audio, Device, Lab, Peer, SystemLog
 
 # Reading the state and starting a lab subprocess live on the harness side: fixtures use them and
 # must not import harness.sim.
@@ -34,6 +34,28 @@ VIRTUAL_CONSENT_S = 10.0
 long-interruption scenario fits the nightly budget; a real lab keeps the RFC value."""
 
 
+def system_log(lab: Any) -> SystemLog | None:
+    """The lab's ``system_log``: the audio daemon's process and the pattern of its interruption lines
+    on the DUTs, as a lab that captured them on its phones would write it (the formats are the phone
+    profiles', ``audio_daemon_line``). None when the DUTs log none, or one the lab schema cannot
+    express (no bundle id on the line), or when DUTs differ (one system_log per lab file)."""
+    from harness.sim.scene.ios_log import IosLog
+
+    found = {IosLog(p).lab_pattern() for p in lab.phones.values() if p.role == "dut"}
+    if len(found) != 1 or None in found:
+        return None
+    (pattern,) = found
+    assert pattern is not None
+    return SystemLog(audio_process=pattern[0], interruption_pattern=pattern[1])
+
+
+def peer(lab: Any) -> Peer:
+    """The lab's peer: on loopback, or on every interface when the phones reach the lab host only on a
+    LAN address (phone_network=lan-only, as a real lab's phones: it must then advertise a routable one)."""
+    lan = any(p.variants.get("phone_network") == "lan-only" for p in lab.phones.values())
+    return Peer(bind="0.0.0.0:0" if lan else "127.0.0.1:0", consent_timeout_s=VIRTUAL_CONSENT_S)
+
+
 def lab_file(lab: Any) -> Lab:
     """The lab.yaml of a running :class:`harness.sim.lab.VirtualLab`.
 
@@ -41,6 +63,7 @@ def lab_file(lab: Any) -> Lab:
     PulseAudio client env) and the lab names the voice app, as a real lab's file would.
     """
     scene = getattr(lab, "scene", None)
+    log = system_log(lab)
     return Lab(
         usbmuxd=lab.usbmuxd_address,
         virtual=True,
@@ -60,7 +83,8 @@ def lab_file(lab: Any) -> Lab:
             for p in lab.phones.values()
         ],
         accessories=scene.accessory_specs() if scene is not None else [],
-        peer=Peer(consent_timeout_s=VIRTUAL_CONSENT_S),
+        peer=peer(lab),
+        **({"system_log": log} if log is not None else {}),
     )
 
 
@@ -71,6 +95,7 @@ def sim_state(lab: Any) -> dict[str, Any]:
         "usbmuxd_address": lab.usbmuxd_address,
         "system_socket": lab.usbmuxd.system_socket,
         "extensions": list(lab.extensions),
+        "variants": dict(lab.config.variants),
         "state_dir": str(lab.state_dir),
         "lab_yaml": str(Path(lab.state_dir) / LAB_YAML),
         "phones": [

@@ -4,6 +4,7 @@ facebook-wda). Ground truth (the carrier's events, the SpringBoard state) is rea
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 from PIL import Image
@@ -22,7 +23,7 @@ def _pair(
 ) -> tuple[ScenePhone, ScenePhone]:
     a = scene.add_phone(ios=ios_a, number="+15550100001", apple_id="a@example.com", name="A")
     b = scene.add_phone(
-        ios=ios_b, number="+15550100002", apple_id="b@example.com", name="B", variant=variant_b
+        ios=ios_b, number="+15550100002", apple_id="b@example.com", name="B", mutations=variant_b
     )
     return a, b
 
@@ -136,10 +137,18 @@ def test_miss_is_a_lab_fault_with_screenshot_and_source(scene: Scene, tmp_path) 
         phone.answer_call(timeout=0.5)
     fault = info.value
     assert fault.tag == RECIPE_MISS and "answer_call" in str(fault) and "acceptCall" in str(fault)
-    png, xml = fault.artifacts
+    png, xml, *sources, index = fault.artifacts
     assert Image.open(io.BytesIO(png.read_bytes())).size == (390, 844)
     assert "XCUIElementTypeApplication" in xml.read_text()
+    assert [p.name for p in sources] == [f"{png.stem}.{a}.xml" for a in
+                                         ("auto", "com.apple.springboard", "com.apple.InCallService")]
+    assert all("XCUIElementTypeApplication" in p.read_text() for p in sources)
+    # what WDA really searched: InCallService shows nothing, so WDA fell back to auto-detection (H10)
+    searched = {app: v.get("searched") for app, v in json.loads(index.read_text()).items() if "source" in v}
+    assert searched == {"auto": "com.apple.springboard", "com.apple.springboard": "com.apple.springboard",
+                        "com.apple.InCallService": "com.apple.springboard"}
     assert tl.last("recipe-miss").fields["recipe"] == "answer_call"
+    assert phone.wda.client.appium_settings()["defaultActiveApplication"] == "auto"  # left at auto
 
 
 def test_dial_to_an_unknown_number_fails_as_a_lab_fault(scene: Scene, tmp_path) -> None:

@@ -102,7 +102,7 @@ def rig_for(lab: Lab, tmp_path) -> Iterator[Callable[[int, frozenset[str]], Rig]
         rig = Rig(lab, major, sp, phone, tl)
 
         def wire() -> None:
-            sp.board.variant = variant
+            sp.board.mutations = variant
             sp.board.refresh()
             made.append(sp.board.subscribe(lambda kind, fields: rig.seen.append((kind, dict(fields)))))
 
@@ -242,10 +242,16 @@ def test_end_call(rig_for, major: int, variant: bool) -> None:
 
 
 SIRI_VARIANT = frozenset({"siri.overlay:label=Siri is listening"})
-SIRI_STEP = {
-    False: ("SpringBoard Siri overlay name=Siri", False),
-    True: ("SpringBoard label CONTAINS[c] 'siri'", True),
+SIRI_STEP = {  # (siri_ui of the phone's profile, renamed overlay) -> the step the timeline records
+    ("springboard", False): ("SpringBoard Siri overlay name=Siri", False),
+    ("springboard", True): ("SpringBoard label CONTAINS[c] 'siri'", True),
+    ("siri-view-service", False): ("SiriViewService (forced) name=Siri", True),
+    ("siri-view-service", True): ("SiriViewService (forced) label CONTAINS[c] 'siri'", True),
 }
+
+
+def siri_step(rig: Rig, variant: bool) -> tuple[str, str, bool]:
+    return ("siri", *SIRI_STEP[(rig.board(lambda b: b.variants["siri_ui"]), variant)])
 
 
 @MAJORS
@@ -254,7 +260,7 @@ def test_siri(rig_for, major: int, variant: bool) -> None:
     rig = rig_for(major, _pick(variant, frozenset(), SIRI_VARIANT))
     rig.phone.siri("what time is it", timeout=5)
     assert rig.board(lambda b: b.siri_text) == "what time is it"
-    assert rig.steps() == [("siri", *SIRI_STEP[variant])]
+    assert rig.steps() == [siri_step(rig, variant)]
 
 
 @MAJORS
@@ -263,7 +269,7 @@ def test_start_timer(rig_for, major: int, variant: bool) -> None:
     rig = rig_for(major, _pick(variant, frozenset(), SIRI_VARIANT))
     rig.phone.start_timer(90, timeout=5)
     assert ("timer", {"state": "started", "seconds": 90}) in rig.seen
-    assert rig.steps() == [("siri", *SIRI_STEP[variant])]
+    assert rig.steps() == [siri_step(rig, variant)]
 
 
 @MAJORS
@@ -402,15 +408,18 @@ def test_reset_media_services(rig_for, major: int, variant: bool) -> None:
     rig.phone.reset_media_services(timeout=5)
     assert ("media-services-reset", {}) in rig.seen
     assert rig.board(lambda b: b.foreground) == VOICE_APP
+    confirmed = ("reset_media_services confirm", "sheet button label CONTAINS[c] 'reset'", False)
     if variant:
         assert rig.steps() == [
             ("open Settings > Developer", "Settings cell label=Developer", True),
             ("reset_media_services", "label CONTAINS[c] 'reset media'", True),
+            confirmed,
         ]
     else:
         assert rig.steps() == [
             ("open Settings > Developer", "Settings cell id=com.apple.settings.developer", False),
             ("reset_media_services", "button name='Reset Media Services'", False),
+            confirmed,
         ]
 
 

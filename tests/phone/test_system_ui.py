@@ -20,7 +20,7 @@ def _events(scene: Scene, sp: ScenePhone) -> list[tuple[str, dict]]:
 
 
 def test_siri_shows_the_overlay_until_home(scene: Scene, tmp_path) -> None:
-    sp = scene.add_phone()
+    sp = scene.add_phone(variants={"siri_ui": "springboard"})
     seen = _events(scene, sp)
     tl = Timeline()
     phone = Phone(sp.url, timeline=tl, artifacts=tmp_path)

@@ -70,15 +70,21 @@ class Scene:
         number: str = "+15550100001",
         apple_id: str = "a@example.com",
         name: str = "Virtual iPhone",
-        variant: frozenset[str] = frozenset(),
+        mutations: frozenset[str] = frozenset(),
+        variants: dict[str, str] | None = None,
     ) -> ScenePhone:
+        """A phone on the scene's carrier; ``variants`` picks variant values (harness.sim.variants;
+        WDA answers at once unless ``wda_latency`` is given: the latency has tests of its own),
+        ``mutations`` change its UI tree (harness.sim.springboard.screens)."""
+
         async def build() -> ScenePhone:
             phone = VirtualPhone(
-                name=name, ios_version=ios, phone_number=number, apple_id=apple_id, index=len(self.phones)
+                name=name, ios_version=ios, phone_number=number, apple_id=apple_id, index=len(self.phones),
+                variants={"wda_latency": "instant", **(variants or {})},
             )
             phone.apps[VOICE_APP] = {"CFBundleIdentifier": VOICE_APP, "CFBundleDisplayName": "Voice"}
             phone.bind_loop(asyncio.get_running_loop())
-            board = springboard_for(phone, self.carrier, variant=variant)
+            board = springboard_for(phone, self.carrier, mutations=mutations)
             apps = InMemoryAppHost()
             wda = await attach_wda(phone, board, apps)
             return ScenePhone(phone, board, apps, wda)

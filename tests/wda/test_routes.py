@@ -327,8 +327,10 @@ def test_health_and_healthcheck(phone) -> None:
     assert c.is_ready() and c.wait_ready(timeout=5, noprint=True)
 
 
-def test_system_overlays_and_the_active_application(phone) -> None:
-    """Siri's overlay misses WDA's detection point: finds see it only with defaultActiveApplication."""
+def test_system_overlays_and_the_active_application(scene: Scene) -> None:
+    """Siri's overlay (in SpringBoard: siri_ui=springboard) misses WDA's detection point: finds see it
+    only with defaultActiveApplication."""
+    phone = scene.add_phone(variants={"siri_ui": "springboard"})
     c = wda.Client(phone.url)
     c.app_launch(VOICE_APP)
     c.siri_activate("what time is it")

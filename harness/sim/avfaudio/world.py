@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.errors import UsageError
-from harness.ios import IOS_VERSIONS, full_version, major, parse
 from harness.sim.avfaudio import arbitration, routing
 from harness.sim.avfaudio.avaudiosession import AVAudioSession
 from harness.sim.avfaudio.constants import (
@@ -44,6 +43,7 @@ from harness.sim.avfaudio.ports import (
 from harness.sim.avfaudio.rules import INTERRUPTERS, RULES, Interrupter, Timings
 from harness.sim.avfaudio.scheduler import ManualScheduler, Scheduler
 from harness.sim.avfaudio.session import SessionState
+from harness.sim.versions import full_version, major, modelled, parse
 
 
 @dataclass(frozen=True)
@@ -174,9 +174,9 @@ class AudioWorld:
             m = major(full)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-        if m not in IOS_VERSIONS:
+        if m not in modelled():
             raise UsageError(
-                f"iOS {ios_version} is not modelled; choose one of {', '.join(map(str, IOS_VERSIONS))}"
+                f"iOS {ios_version} is not modelled; choose one of {', '.join(map(str, modelled()))}"
             )
         self.version = parse(full)
         self.payloads = Payloads(self.version)

@@ -81,7 +81,8 @@ class Scene:
             on_session_call=lambda bundle, call: scene.on_session_call(bundle, call),
             on_log=lambda bundle, message: phone.log(
                 "VoiceAgent", message, subsystem=bundle, category="harness"),
-            process_env=self.topology.process_env(sid, "receiver"),
+            process_env={**self.topology.process_env(sid, "receiver"),
+                         "HARNESS_SIM_PHONE_NETWORK": phone.variants["phone_network"]},
             defect=config.app_defect,
             logging=config.app_logging,
             on_truth=lambda bundle, event: truth.emit("app", str(event.pop("event", "app")),

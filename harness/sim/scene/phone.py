@@ -4,7 +4,8 @@ The world decides; the apps' AVAudioSession calls and the carrier's calls drive 
 reach the voice-app processes (with iOS's own I/O stop first), its suspensions stop them (SIGSTOP),
 and its routes move their audio between the phone's PulseAudio sinks. What really happened goes to
 the phone's ground truth (``phone.truth``), never to the harness. What the phone's own daemons
-would log goes to its os_log, where a real lab reads it too.
+would log goes to its os_log, where a real lab reads it too, in the formats the phone's iOS
+profile gives (:mod:`harness.sim.scene.ios_log`).
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.ios import SYSTEM_AUDIO_PROCESS, interruption_log_line
 from harness.sim.acoustics import Topology
 from harness.sim.avfaudio.constants import AudioSessionError, CategoryOptions, PortOverride
 from harness.sim.avfaudio.notifications import Name
 from harness.sim.avfaudio.world import AudioWorld, Delivery, LogEntry
 from harness.sim.carrier import CallEvent, normalize
 from harness.sim.phone import VirtualPhone
+from harness.sim.scene.ios_log import IosLog
 from harness.sim.voiceapp.host import VoiceAppHost
 
 PORT_ROUTE = {"builtInReceiver": "receiver", "builtInSpeaker": "speaker", "bluetoothHFP": "bt_hfp",
@@ -49,6 +50,10 @@ class PhoneScene:
     moving: asyncio.Lock = field(default_factory=asyncio.Lock)
     """One route move at a time: two changes milliseconds apart (a headset lost, then the app's
     speaker override) would otherwise race in the audio server and the older could land last."""
+    ios_log: IosLog = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.ios_log = IosLog(self.phone)
 
     # -- the apps' side ---------------------------------------------------------------------------
 
@@ -86,8 +91,9 @@ class PhoneScene:
             self.host.set_io(delivery.bundle_id, False)  # iOS stops the audio unit, then tells the app
         if delivery.name == Name.interruption:
             pid = self.host.pid(delivery.bundle_id)
-            self.phone.log(SYSTEM_AUDIO_PROCESS, interruption_log_line(delivery.bundle_id, pid, info),
-                           subsystem="com.apple.coreaudio", category="AVAudioSession")
+            app = self.phone.apps.get(delivery.bundle_id) or {}
+            executable = str(app.get("CFBundleExecutable") or delivery.bundle_id.rsplit(".", 1)[-1])
+            self.ios_log.interruption(delivery.bundle_id, pid, executable, info)
         self.host.notify(delivery.bundle_id, delivery.name, plain(info))
         self.follow_route(delivery.bundle_id)
 
@@ -147,13 +153,23 @@ class PhoneScene:
             return  # silenced (Silence Unknown Callers, Focus): the phone never rang
         kind = "facetime" if event.call_kind == "facetime-audio" else "cellular_call"
         try:
+            if event.kind in ("ringing", "answered"):
+                self.phone.log_activity.add("call")
+            elif event.kind in ("ended", "voicemail"):
+                self.phone.log_activity.discard("call")
             if event.kind == "ringing":
                 self.call_ids[event.call_id] = self.world.incoming_call(event.caller_number, kind)
+                self.ios_log.call_line("ringing")
+                self.ios_log.call_line("audio_state")
             elif event.kind == "answered" and event.call_id in self.call_ids:
                 self.world.call_answered()
             elif event.kind == "voicemail" and self.call_ids.pop(event.call_id, None) is not None:
                 self.world.call_ignored()  # rang out: the caller now talks to voicemail, not to us
+            elif event.kind == "ended" and event.reason == "declined" and self._live_voicemail_holds():
+                self.call_ids.pop(event.call_id, None)
+                self._hold_for_live_voicemail(event.call_id)
             elif event.kind == "ended" and self.call_ids.pop(event.call_id, None) is not None:
+                self.ios_log.call_line("ended")
                 {
                     "declined": self.world.call_declined,
                     "no-answer": self.world.call_ignored,
@@ -163,6 +179,30 @@ class PhoneScene:
         except Exception as exc:  # the world refuses (e.g. call waiting): record it, keep the lab up
             self.phone.truth.emit("avfaudio", "scene-error", call_event=event.kind, error=str(exc))
         self.follow_all_routes()
+
+
+    def _live_voicemail_holds(self) -> bool:
+        """live_voicemail=holds on iOS 17+ (Live Voicemail arrived in iOS 17: REV Q7)."""
+        return self.phone.variants["live_voicemail"] == "holds" and self.phone.ios_major >= 17
+
+    def _hold_for_live_voicemail(self, call_id: int) -> None:
+        """Declined, but Live Voicemail answers on the phone: iOS stays in the call (the app's
+        interruption does not end) until the caller's message ends ``hold_s`` later (unverified)."""
+        hold_s = float(self.phone.profile.live_voicemail.get("hold_s", 20))
+        self.ios_log.live_voicemail()
+        self.phone.truth.emit("avfaudio", "live-voicemail-hold", call_id=call_id, hold_s=hold_s)
+
+        def release() -> None:
+            try:
+                self.world.call_declined()
+            except Exception as exc:  # the world moved on (another call): record it, keep the lab up
+                self.phone.truth.emit("avfaudio", "scene-error", call_event="live-voicemail-end",
+                                      error=str(exc))
+            self.ios_log.call_line("ended")
+            self.phone.truth.emit("avfaudio", "live-voicemail-ended", call_id=call_id)
+            self.follow_all_routes()
+
+        self.world.scheduler.call_later(hold_s, release)
 
 
 class SceneAppHost:

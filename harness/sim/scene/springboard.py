@@ -115,13 +115,14 @@ class SpringBoardBridge:
             self.world.app_foreground(app)
 
     def on_siri(self, active: bool, text: str = "") -> None:
+        (self.scene.phone.log_activity.add if active else self.scene.phone.log_activity.discard)("siri")
         if active:
             # (inference) a request that starts audio of its own ends without shouldResume
             self.world.siri_started(plays_audio=bool(PLAYS_AUDIO.search(text)))
         else:
             self.world.siri_dismissed()
 
-    def on_timer(self, state: str, seconds: float = 0.0) -> None:
+    def on_timer(self, state: str, seconds: float = 0.0, presentation: str = "") -> None:
         if state == "fired":
             self._timer_ringing = True
             self.world.alarm_fired("timer")

@@ -1,7 +1,8 @@
 """One accessibility element of the virtual phone's UI, as XCTest (and so WDA) sees it.
 
-Every element carries its provenance: the public source its identifier and label come from, or
-``"unverified"``. ``harness phone dump`` on a real phone is how unverified ones get replaced.
+Every element carries its provenance: the public source its identifier and label come from (a key
+of ``harness/sim/profiles/sources.yaml``), or ``"unverified: ..."``. ``harness phone dump`` on a real
+phone is how unverified ones get replaced.
 """
 
 from __future__ import annotations
@@ -38,6 +39,12 @@ class UIElement:
     provenance: str = UNVERIFIED
     style: str = ""
     """A rendering hint: "accept", "decline", "end", "alert", "banner", "dim", ..."""
+    key: str = ""
+    """The profile's name for this element (``incoming.accept``): patches and UI mutations use it."""
+    scroll: str = ""
+    """A scroll view: the name its offset is kept under (its rows are laid out by the profile)."""
+    content_height: int = 0
+    """A scroll view's content height in points (its rows), for clamping the offset."""
 
     @property
     def wd_type(self) -> str:

@@ -17,9 +17,11 @@ import os
 import sys
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from harness import contract
 from harness.peer.whip_client import WhipClient
+from harness.sim import network
 from harness.sim.avfaudio.constants import RouteChangeReason
 from harness.sim.avfaudio.notifications import Key, Name
 from harness.sim.voiceapp.audio_io import AudioUnit, MicrophoneTrack, Player
@@ -138,14 +140,25 @@ class VoiceApp:
         if not url or not token:
             self.event("no-whip-config")
             return
+        # A phone cannot use a wildcard URL, nor (phone_network=lan-only) the host's loopback: the
+        # connection is refused as on a phone (harness.sim.network). ICE gathers on the interface that
+        # reaches the URL's host (the loopback or the LAN address: aioice skips loopback by default).
+        refused = network.refusal(url, self.env.get("HARNESS_SIM_PHONE_NETWORK", network.HOST_LOOPBACK))
+        if refused is not None:
+            self.event("whip-failed", error="ConnectionRefusedError")
+            self.truth("whip-failed", error=f"the phone cannot reach {url}: {refused}")
+            return
+        try:
+            ice_host = network.local_address_for(urlsplit(url).hostname or "127.0.0.1")
+        except OSError:
+            ice_host = "127.0.0.1"
         assert self.mic is not None
 
         def on_track(track: Any) -> None:
             if self.player is not None:
                 self.spawn(self.player.play(track))
 
-        # The lab host's loopback is the virtual phone's network (aioice skips it by default).
-        whip = WhipClient(url, token, self.mic, ice_hosts=("127.0.0.1",), on_track=on_track)
+        whip = WhipClient(url, token, self.mic, ice_hosts=(ice_host,), on_track=on_track)
         self.whip = whip
         try:
             await whip.connect()

@@ -12,6 +12,7 @@ an in-memory table (enough for UI tests).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -45,21 +46,24 @@ def springboard_for(
     phone: VirtualPhone,
     carrier: Carrier | None,
     *,
-    variant: frozenset[str] = frozenset(),
+    mutations: frozenset[str] = frozenset(),
     running: Callable[[str], bool] | None = None,
 ) -> SpringBoard:
-    """The SpringBoard of ``phone``: its iOS version, number and Apple ID, its installed apps, on ``carrier``.
+    """The SpringBoard of ``phone``: its iOS profile and variants, number and Apple ID, its installed
+    apps, on ``carrier``.
 
-    ``variant`` names elements to leave out (screens.IDENTS keys), to exercise recipe fallbacks.
+    ``mutations`` change profile elements (leave out, rename: :mod:`harness.sim.springboard.screens`),
+    to exercise recipe fallbacks.
     """
     board = SpringBoard(
-        ios_major=phone.ios_major,
+        profile=phone.profile,
+        variants=phone.variants,
         phone_number=phone.phone_number,
         apple_id=phone.apple_id,
         device_name=phone.name,
         apps=_AppNames(phone.apps),
         carrier=carrier,
-        variant=variant,
+        mutations=mutations,
         running=running,
         log=lambda m: phone.log("SpringBoard", m, subsystem="com.apple.springboard", category="harness-sim"),
     )
@@ -87,6 +91,8 @@ async def attach_wda(phone: VirtualPhone, springboard: SpringBoard, apps: AppHos
         log=lambda m: phone.log(
             "WebDriverAgentRunner-Runner", m, subsystem="com.facebook.wda", category="server"
         ),
+        variants=phone.variants,
+        seed=int(hashlib.sha1(phone.udid.encode()).hexdigest()[:8], 16),
     )
     await server.start()
     phone.device_ports[WDA_DEVICE_PORT] = pipe_to("127.0.0.1", server.port)

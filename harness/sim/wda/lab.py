@@ -35,14 +35,15 @@ class WdaLab:
     app_host_factory: Callable[[VirtualPhone], AppHost] = lambda phone: InMemoryAppHost()
     boards: dict[str, SpringBoard] = field(default_factory=dict)
     servers: dict[str, WdaServer] = field(default_factory=dict)
-    variants: dict[str, frozenset[str]] = field(default_factory=dict)
-    """Per phone name or UDID: SpringBoard variant (elements left out), set before the phone is added."""
+    mutations: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Per phone name or UDID: UI mutations (profile elements left out or renamed), set before the
+    phone is added."""
     stopper: asyncio.Future[None] | None = None
     """Stops the WDA servers once the lab has stopped (the lab has no stop hook for extensions)."""
 
     async def add_phone(self, phone: VirtualPhone) -> WdaServer:
-        variant = self.variants.get(phone.udid) or self.variants.get(phone.name) or frozenset()
-        board = springboard_for(phone, self.carrier, variant=variant)
+        mutations = self.mutations.get(phone.udid) or self.mutations.get(phone.name) or frozenset()
+        board = springboard_for(phone, self.carrier, mutations=mutations)
         server = await attach_wda(phone, board, self.app_host_factory(phone))
         self.boards[phone.udid] = board
         self.servers[phone.udid] = server
@@ -187,24 +188,24 @@ def _add_control_routes(lab: Any, wda_lab: WdaLab) -> None:
         wda_lab.servers[phone.udid].injected.clear()
         return web.json_response([])
 
-    async def set_variant(request: web.Request) -> web.Response:
-        """``{"variant": ["siri.overlay", ...]}``: SpringBoard elements left out from now on (a UI
-        the recipes do not know, as after an iOS update)."""
+    async def set_mutations(request: web.Request) -> web.Response:
+        """``{"mutations": ["siri.overlay", "incall.end:label=End", ...]}``: profile elements left out
+        or renamed from now on (a UI the recipes do not know, as after an iOS update)."""
         phone = lab.phone(request.match_info["udid"])
         body = await json_body(request)
-        variant = body.get("variant")
-        if not isinstance(variant, list) or not all(isinstance(v, str) for v in variant):
-            raise UsageError('POST /phones/{udid}/springboard/variant needs {"variant": ["key", ...]}')
+        mutations = body.get("mutations")
+        if not isinstance(mutations, list) or not all(isinstance(v, str) for v in mutations):
+            raise UsageError('POST /phones/{udid}/springboard/mutations needs {"mutations": ["key", ...]}')
         board = wda_lab.boards[phone.udid]
-        board.variant = frozenset(variant)
+        board.mutations = frozenset(mutations)
         board.refresh()
-        return web.json_response({"udid": phone.udid, "variant": sorted(board.variant)})
+        return web.json_response({"udid": phone.udid, "mutations": sorted(board.mutations)})
 
     add = lab.control.add_route
     add("POST", "/phones/{udid}/wda/stop", stop_wda)
     add("POST", "/phones/{udid}/wda/errors", inject_errors)
     add("DELETE", "/phones/{udid}/wda/errors", clear_errors)
-    add("POST", "/phones/{udid}/springboard/variant", set_variant)
+    add("POST", "/phones/{udid}/springboard/mutations", set_mutations)
     add("POST", "/carrier/calls", dial)
     add("GET", "/carrier/calls", list_calls)
     add("POST", "/carrier/calls/{call_id}/hangup", hang_up)

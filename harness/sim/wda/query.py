@@ -223,7 +223,9 @@ def class_chain(root: UIElement, query: str) -> list[UIElement]:
         sep, typ, filters = m.group(1), m.group(2), m.group(3)
         if sep is None and not first:
             raise WdaError("invalid selector", f"Cannot parse class chain query {query!r} at {pos}")
-        deep = sep is not None and sep.endswith("**/")
+        # a descendant step at the start or in the middle ("**/XCUIElementTypeButton/**/XCUIElementTypeImage",
+        # appium/WebDriverAgent v16.7.0 WebDriverAgentTests/UnitTests/FBClassChainTests.m:127)
+        deep = sep in ("**/", "/**/")
         short = _type_ok(typ)
         nxt: list[UIElement] = []
         for node in current:

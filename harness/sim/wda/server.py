@@ -3,9 +3,16 @@
 Faithful to appium/WebDriverAgent v16.7.0 as reference/wda.md describes it: one session at a
 time (a new session kills the old one and terminates its tested app), ``/wda/apps/launch`` only
 activates an app that already runs (its arguments and environment are then ignored), element
-references are cached per session and go stale when the element leaves the screen, finds run in
-the active application, unknown routes answer ``unknown command``. A trailing ``/`` is stripped
-before routing (the client sends ``DELETE /session/<sid>/``).
+references are cached per session and resolved again by what they matched (stale when nothing on
+screen matches any more), finds run in the active application as WDA picks it
+(:mod:`harness.sim.wda.active_app`; without a session: auto-detection), unknown routes answer
+``unknown command``. A trailing ``/`` is stripped before routing (the client sends ``DELETE
+/session/<sid>/``).
+
+What a real phone's WDA does that the evidence leaves open is a variant of the phone
+(``harness.sim.variants``): find/source latency, another client replacing the session, a passcode
+that defeats ``/wda/unlock``, a tap outside the window, rows of a list not in the tree until
+scrolled (``/wda/scroll`` and ``/wda/element/:uuid/scroll`` as ``FBElementCommands.m`` handleScroll).
 """
 
 from __future__ import annotations
@@ -23,11 +30,14 @@ from typing import Any
 
 from aiohttp import web
 
+from harness.sim import network
+from harness.sim import variants as variants_mod
 from harness.sim.springboard import SPRINGBOARD, SpringBoard, UIElement, UrlNotHandled
-from harness.sim.springboard.model import SYSTEM_APP_NAMES
+from harness.sim.springboard.model import DETECTION_POINT, SCROLL_TOUCH_PROPORTION
 from harness.sim.springboard.render import render_png
 from harness.sim.springboard.screens import HEIGHT, WIDTH
 from harness.sim.wda import query
+from harness.sim.wda.active_app import active_app, auto_detected
 from harness.sim.wda.apphost import (
     NOT_RUNNING,
     RUNNING_BACKGROUND,
@@ -36,11 +46,14 @@ from harness.sim.wda.apphost import (
     AppHost,
 )
 from harness.sim.wda.errors import NO_SESSION, WdaError, invalid_argument, no_alert, stale
+from harness.sim.wda.intruder import Intruder
+from harness.sim.wda.latency import Latency
 
 W3C_ELEMENT_KEY = "element-6066-11e4-a52e-4f735466cecf"
 WDA_BUNDLE_ID = "com.facebook.WebDriverAgentRunner.xctrunner"
-BUILT_IN = set(SYSTEM_APP_NAMES) | {WDA_BUNDLE_ID}
-"""Apps SpringBoard runs itself; every other bundle goes to the app host."""
+UNLOCK_TIMEOUT_S = 7.0
+"""fb_unlockScreen: Home, 1 s, Home, 1 s, then up to FBScreenLockTimeout (5 s) for the unlock
+(appium/WebDriverAgent v16.7.0 XCUIDevice+FBHelpers.m)."""
 
 DEFAULT_SETTINGS: dict[str, Any] = {
     "defaultActiveApplication": "auto",
@@ -56,9 +69,13 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "reduceMotion": False,
     "screenshotQuality": 3,
     "mjpegServerFramerate": 10,
-    "activeAppDetectionPoint": "64.00,64.00",
+    "activeAppDetectionPoint": f"{DETECTION_POINT[0]:.2f},{DETECTION_POINT[1]:.2f}",
 }
 HID_POWER, HID_HOME, HID_VOLUME_UP, HID_VOLUME_DOWN = 0x30, 0x40, 0xE9, 0xEA
+
+
+Signature = tuple[str, str, str, str, str]
+"""What a cached element is found again by: (app, key or type, identifier, label, nth such)."""
 
 
 @dataclass
@@ -68,14 +85,17 @@ class Session:
     settings: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_SETTINGS))
     should_terminate_app: bool = True
     elements: dict[str, UIElement] = field(default_factory=dict)
+    signatures: dict[str, Signature] = field(default_factory=dict)
     _ids: dict[int, str] = field(default_factory=dict)
 
-    def ref(self, element: UIElement) -> dict[str, str]:
+    def ref(self, element: UIElement, signature: Signature | None = None) -> dict[str, str]:
         uid = self._ids.get(id(element))
         if uid is None or self.elements.get(uid) is not element:
             uid = str(uuid.uuid4()).upper()
             self._ids[id(element)] = uid
             self.elements[uid] = element
+            if signature is not None:
+                self.signatures[uid] = signature
         return {W3C_ELEMENT_KEY: uid, "ELEMENT": uid}
 
 
@@ -143,6 +163,8 @@ class WdaServer:
         host: str = "127.0.0.1",
         port: int = 0,
         log: Callable[[str], None] | None = None,
+        variants: dict[str, str] | None = None,
+        seed: int = 0,
     ) -> None:
         self.springboard = springboard
         self.apps = apps
@@ -169,6 +191,18 @@ class WdaServer:
         self._runner: web.AppRunner | None = None
         self._routes = self._route_table()
         springboard.is_running = lambda bundle: self.state_of(bundle) > NOT_RUNNING
+        self.built_in = set(springboard.profile.system_apps) | {WDA_BUNDLE_ID}
+        """Apps SpringBoard runs itself (the profile's system apps); every other bundle goes to the app
+        host."""
+        self.variants = dict(springboard.variants if variants is None else variants)
+        self.latency = Latency.for_value(self.variants["wda_latency"], seed)
+        self.latency_s: list[float] = []
+        """Every delay drawn (finds and sources), for tests and the README's figures."""
+        self.intruder: Intruder | None = None
+        if self.variants["wda_session"] == "replaced":
+            interval = float(variants_mod.params("wda_session", "replaced")["interval_s"])
+            self.intruder = Intruder(interval, self._replaced_by_another_client,
+                                     lambda: self.session is not None, seed)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -184,9 +218,13 @@ class WdaServer:
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        if self.intruder is not None:
+            self.intruder.start()
         return self.port
 
     async def stop(self) -> None:
+        if self.intruder is not None:
+            self.intruder.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -267,7 +305,9 @@ class WdaServer:
             ("POST", "/element/:uuid/clear", "S", self.el_clear),
             ("POST", "/wda/element/:uuid/touchAndHold", "S", self.el_click),
             ("POST", "/wda/element/:uuid/doubleTap", "S", self.el_click),
-            ("POST", "/wda/element/:uuid/scroll", "S", self.el_noop),
+            ("POST", "/wda/element/:uuid/scroll", "S", self.scroll),
+            ("POST", "/wda/scroll", "S", self.scroll),
+            ("POST", "/wda/element/:uuid/scrollTo", "S", self.el_scroll_to),
             ("POST", "/wda/element/:uuid/swipe", "S", self.el_noop),
             ("POST", "/wda/element/:uuid/pinch", "S", self.el_noop),
             ("POST", "/wda/tap", "S", self.tap),
@@ -343,6 +383,19 @@ class WdaServer:
 
     # -- status and sessions ---------------------------------------------------------------------
 
+    def phone_ip(self) -> str:
+        """``ios.ip`` of /status: the phone's own address as the lab host reaches it (phone_network)."""
+        if self.variants.get("phone_network") == network.LAN_ONLY:
+            return network.lan_address() or "127.0.0.1"
+        return "127.0.0.1"
+
+    async def _replaced_by_another_client(self) -> None:
+        """Another client's ``POST /session`` (no bundle): the active session dies, settings reset."""
+        old = self.session
+        await self._kill_session()
+        self.session = Session(str(uuid.uuid4()).upper(), None)
+        self._log(f"session {old.id if old else None} replaced by another client's {self.session.id}")
+
     async def status(self, req: Request) -> Any:
         return {
             "message": "WebDriverAgent is ready to accept commands",
@@ -353,7 +406,7 @@ class WdaServer:
                 "sdkVersion": self.ios_version,
                 "version": self.ios_version,
             },
-            "ios": {"ip": "127.0.0.1"},
+            "ios": {"ip": self.phone_ip()},
             "ready": True,
             "build": {
                 "time": "Jan  1 2026 00:00:00",
@@ -423,19 +476,24 @@ class WdaServer:
         return self.springboard.display_name(bundle) if bundle else ""
 
     def _require_installed(self, bundle: str, created: bool = False) -> None:
-        if self.installed is not None and bundle not in self.installed and bundle not in BUILT_IN:
+        if self.installed is not None and bundle not in self.installed and bundle not in self.built_in:
             raise WdaError(
                 "session not created" if created else "unknown error",
                 f"The application under test with bundle id '{bundle}' is not installed on the device",
             )
 
     def state_of(self, bundle: str) -> int:
+        """XCUIApplicationState: SpringBoard is always in the foreground (inference: XCTest's system
+        app); a system app is while it is in front or shows a full-screen window, and runs in the
+        background while another of its windows is up (a banner, an overlay)."""
         sb = self.springboard
-        if bundle in BUILT_IN:
+        if bundle in self.built_in or any(layer.bundle_id == bundle for layer in sb.layers()):
             if bundle == SPRINGBOARD:
                 return RUNNING_FOREGROUND
-            if sb.foreground == bundle:
+            if sb.foreground == bundle or sb.foreground_full_screen(bundle):
                 return RUNNING_FOREGROUND
+            if any(layer.bundle_id == bundle for layer in sb.layers()):
+                return RUNNING_BACKGROUND
             return RUNNING_BACKGROUND if bundle in self._system_running else NOT_RUNNING
         st = self.apps.state(bundle)
         if st <= NOT_RUNNING:
@@ -445,7 +503,7 @@ class WdaServer:
         return RUNNING_FOREGROUND if sb.foreground == bundle else RUNNING_BACKGROUND
 
     def _pid(self, bundle: str) -> int:
-        if bundle in BUILT_IN:
+        if bundle in self.built_in:
             return 40 + sum(map(ord, bundle)) % 400
         return self.apps.pid(bundle) or 0
 
@@ -454,7 +512,7 @@ class WdaServer:
         self._require_installed(bundle)
         if self.state_of(bundle) > NOT_RUNNING:
             self._log(f"activate {bundle} (already running: launch arguments ignored)")
-        elif bundle in BUILT_IN:
+        elif bundle in self.built_in:
             self._system_running.add(bundle)
             self.process_arguments[bundle] = {"args": arguments, "env": environment}
         else:
@@ -467,7 +525,7 @@ class WdaServer:
             self.springboard.press_home()
 
     async def _terminate(self, bundle: str) -> bool:
-        if bundle in BUILT_IN:
+        if bundle in self.built_in:
             was = bundle in self._system_running and bundle != SPRINGBOARD
             if bundle != SPRINGBOARD:
                 self._system_running.discard(bundle)
@@ -517,14 +575,13 @@ class WdaServer:
         running = [b for b in self.process_arguments if self.state_of(b) > NOT_RUNNING]
         out = [{"pid": self._pid(SPRINGBOARD), "bundleId": SPRINGBOARD}]
         out += [{"pid": self._pid(b), "bundleId": b} for b in running]
-        for layer in self.springboard.layers():
+        for layer in self.springboard.ax_layers():
             if layer.bundle_id not in {o["bundleId"] for o in out}:
                 out.append({"pid": self._pid(layer.bundle_id), "bundleId": layer.bundle_id})
         return out
 
     async def active_app_info(self, req: Request) -> Any:
-        layer = self._active_layer(req.session)
-        bundle = layer.bundle_id
+        bundle = self._active_bundle(req.session)
         pa = self.process_arguments.get(bundle, {"args": [], "env": {}})
         return {"pid": self._pid(bundle), "bundleId": bundle, "name": "", "processArguments": pa}
 
@@ -543,6 +600,11 @@ class WdaServer:
         return None
 
     async def unlock(self, req: Request) -> Any:
+        """fb_unlockScreen presses Home twice and waits for the lock state: a passcode defeats it."""
+        if self.springboard.locked and self.springboard.passcode:
+            self._log("unlock: Home twice; the passcode pad shows")
+            await asyncio.sleep(UNLOCK_TIMEOUT_S)
+            raise WdaError("unknown error", "Timed out while waiting until the screen gets unlocked")
         self.springboard.unlock()
         return None
 
@@ -673,17 +735,21 @@ class WdaServer:
 
     # -- screen ----------------------------------------------------------------------------------
 
-    def _active_layer(self, session: Session | None):  # -> Layer
-        preferred = None
-        if session is not None:
-            pref = session.settings.get("defaultActiveApplication")
-            if pref and pref != "auto":
-                preferred = str(pref)
-            elif session.bundle_id and self.springboard.foreground == session.bundle_id:
-                preferred = session.bundle_id
-            if session.settings.get("respectSystemAlerts") and self.springboard.alert() is not None:
-                preferred = SPRINGBOARD
-        return self.springboard.active_layer(preferred)
+    def _active_bundle(self, session: Session | None) -> str:
+        """WDA's active application for ``session`` (None: a no-session route: auto-detection)."""
+        if session is None:
+            return auto_detected(self.springboard)
+        pref = session.settings.get("defaultActiveApplication")
+        return active_app(
+            self.springboard,
+            self.state_of,
+            wanted=str(pref) if pref and pref != "auto" else None,
+            tested=session.bundle_id,
+            respect_system_alerts=bool(session.settings.get("respectSystemAlerts")),
+        )
+
+    def _active_tree(self, session: Session | None) -> UIElement:
+        return self.springboard.app_tree(self._active_bundle(session))
 
     async def window_size(self, req: Request) -> Any:
         return {"width": WIDTH, "height": HEIGHT}
@@ -693,7 +759,8 @@ class WdaServer:
         return base64.b64encode(png).decode()
 
     async def source(self, req: Request) -> Any:
-        root = self._active_layer(req.session).root
+        await self._delay(self.latency.for_source())
+        root = self._active_tree(req.session)
         fmt = req.query.get("format", "xml").lower()
         if fmt == "json":
             return root.to_json()
@@ -706,7 +773,8 @@ class WdaServer:
         return f'<?xml version="1.0" encoding="UTF-8"?>\n<AppiumAUT>\n{root.to_xml(1)}\n</AppiumAUT>'
 
     async def accessible_source(self, req: Request) -> Any:
-        return self._active_layer(req.session).root.to_json()
+        await self._delay(self.latency.for_source())
+        return self._active_tree(req.session).to_json()
 
     # -- alerts ----------------------------------------------------------------------------------
 
@@ -769,31 +837,67 @@ class WdaServer:
             raise invalid_argument("'using' and 'value' are required")
         return using, value
 
+    def _signature(self, element: UIElement) -> Signature | None:
+        """What finds ``element`` again after the screen is rebuilt (XCUIElement re-resolves its query)."""
+        for layer in self.springboard.ax_layers():
+            same: list[UIElement] = []
+            wanted = (element.key or element.type, element.identifier, element.label)
+            for e in layer.root.walk():
+                if (e.key or e.type, e.identifier, e.label) == wanted:
+                    same.append(e)
+                if e is element:
+                    return (layer.bundle_id, e.key or e.type, e.identifier, e.label, str(len(same) - 1))
+        return None
+
+    def _resolve(self, signature: Signature) -> UIElement | None:
+        bundle, kind, identifier, label, nth = signature
+        same = [e for layer in self.springboard.ax_layers() if layer.bundle_id == bundle
+                for e in layer.root.walk()
+                if (e.key or e.type, e.identifier, e.label) == (kind, identifier, label)]
+        return same[int(nth)] if int(nth) < len(same) else None
+
     def _element(self, req: Request) -> UIElement:
         assert req.session is not None
         uid = req.params["uuid"]
         element = req.session.elements.get(uid)
-        if element is None or not self.springboard.on_screen(element):
+        if element is not None and self.springboard.on_screen(element):
+            return element
+        signature = req.session.signatures.get(uid)
+        again = self._resolve(signature) if signature is not None else None
+        if again is None:
             raise stale(uid)
-        return element
+        req.session.elements[uid] = again
+        req.session._ids[id(again)] = uid
+        return again
+
+    def _refs(self, session: Session, found: list[UIElement]) -> list[dict[str, str]]:
+        return [session.ref(e, self._signature(e)) for e in found]
+
+    async def _delay(self, seconds: float) -> None:
+        if seconds > 0:
+            self.latency_s.append(seconds)
+            await asyncio.sleep(seconds)
 
     async def find_elements(self, req: Request) -> Any:
         assert req.session is not None
-        found = query.find(self._active_layer(req.session).root, *self._locator(req))
-        return [req.session.ref(e) for e in found]
+        await self._delay(self.latency.for_find())
+        found = query.find(self._active_tree(req.session), *self._locator(req))
+        return self._refs(req.session, found)
 
     async def find_element(self, req: Request) -> Any:
         assert req.session is not None
         using, value = self._locator(req)
-        found = query.find(self._active_layer(req.session).root, using, value)
+        await self._delay(self.latency.for_find())
+        found = query.find(self._active_tree(req.session), using, value)
         if not found:
             raise WdaError("no such element", f"unable to find an element using '{using}', value '{value}'")
-        return req.session.ref(found[0])
+        return self._refs(req.session, found[:1])[0]
 
     async def find_child_elements(self, req: Request) -> Any:
         assert req.session is not None
+        await self._delay(self.latency.for_find())
         found = query.find(self._element(req), *self._locator(req))
-        return [req.session.ref(e) for e in found]
+        return self._refs(req.session, found)
 
     async def find_child_element(self, req: Request) -> Any:
         found = await self.find_child_elements(req)
@@ -861,6 +965,59 @@ class WdaServer:
         self._element(req)
         return None
 
+    # -- scrolling (FBElementCommands.m handleScroll / handleScrollTo) ----------------------------
+
+    def _scroll_to_visible(self, element: UIElement) -> None:
+        """handleScrollElementToVisible: an element that is not in the tree cannot be scrolled to."""
+        if not self.springboard.on_screen(element):
+            raise WdaError("element not visible", "Can't scroll to element that does not exist")
+        if not self.springboard.scroll_into_view(element) and not element.visible:
+            raise WdaError("invalid element state",
+                           "Failed to find scrollable visible parent with 2 visible children")
+
+    def _scroll_view_for(self, target: UIElement) -> UIElement | None:
+        if target.scroll:
+            return target
+        inside = [e for e in target.descendants() if e.scroll]
+        if inside:
+            return inside[0]
+        x, y, w, h = target.frame
+        return self.springboard.scroll_view_at(x + w / 2, y + h / 2)
+
+    async def scroll(self, req: Request) -> Any:
+        """POST /wda/scroll (the active app) or /wda/element/:uuid/scroll: ``name`` (a descendant by
+        identifier), ``direction`` (+ ``distance``), ``predicateString`` (a descendant) or ``toVisible``."""
+        target = self._element(req) if "uuid" in req.params else self._active_tree(req.session)
+        b = req.body
+        if b.get("name"):
+            found = query.find(target, "id", str(b["name"]))
+            if not found:
+                raise WdaError("no such element", f"'{b['name']}' identifier didn't match any elements")
+            self._scroll_to_visible(found[-1])
+        elif b.get("direction"):
+            direction = str(b["direction"])
+            distance = float(b.get("distance", 1.0))
+            view = self._scroll_view_for(target)
+            if view is not None and direction in ("up", "down"):
+                dy = distance * view.frame[3] * SCROLL_TOUCH_PROPORTION
+                self.springboard.scroll_by(view, dy if direction == "down" else -dy)
+        elif b.get("predicateString"):
+            found = query.find(target, "predicate string", str(b["predicateString"]))
+            if not found:
+                raise WdaError("no such element",
+                               f"'{b['predicateString']}' predicate didn't match any elements")
+            self._scroll_to_visible(found[-1])
+        elif "toVisible" in b:
+            self._scroll_to_visible(target)
+        else:
+            raise invalid_argument("Unsupported scroll type")
+        self._log(f"scroll {json.dumps(b, sort_keys=True)}")
+        return None
+
+    async def el_scroll_to(self, req: Request) -> Any:
+        self._scroll_to_visible(self._element(req))
+        return None
+
     # -- touches ---------------------------------------------------------------------------------
 
     @staticmethod
@@ -877,6 +1034,13 @@ class WdaServer:
         x, y = (
             (self._number(req.body, "x"), self._number(req.body, "y")) if has_x else (WIDTH / 2, HEIGHT / 2)
         )
+        if not (0 <= x < WIDTH and 0 <= y < HEIGHT):
+            # a coordinate outside the window (the tap_outside_window variant; wording unverified)
+            self._log(f"tap {x:.0f},{y:.0f} outside the {WIDTH}x{HEIGHT} window")
+            if self.variants["tap_outside_window"] == "error":
+                raise WdaError("unknown error", f"The point ({x:.0f}, {y:.0f}) is outside of the application "
+                                                f"window bounds ({WIDTH}x{HEIGHT}): it cannot be tapped")
+            return None
         self.springboard.tap(x, y)
         self._log(f"tap {x:.0f},{y:.0f}")
         return None

@@ -92,12 +92,13 @@ def test_peer_unreachable(call, launch_app, harness_loop) -> None:
 
 
 def test_recipe_ui_missing(lab, dut) -> None:
-    """SpringBoard no longer shows what the Siri recipe looks for (as after an iOS update)."""
-    control(lab, "POST", f"/phones/{dut.spec.udid}/springboard/variant", {"variant": ["siri.overlay"]})
+    """SpringBoard no longer shows what the Control Center recipe looks for (as after an iOS update)."""
+    control(lab, "POST", f"/phones/{dut.spec.udid}/springboard/mutations",
+            {"mutations": ["cc.view", "cc.bluetooth"]})
     try:
-        dut.ui.siri("what time is it")
+        dut.ui.open_control_center(timeout=3)
     finally:
-        control(lab, "POST", f"/phones/{dut.spec.udid}/springboard/variant", {"variant": []})
+        control(lab, "POST", f"/phones/{dut.spec.udid}/springboard/mutations", {"mutations": []})
 
 
 def test_wda_dies(lab, dut) -> None:
