@@ -707,7 +707,7 @@ class Phone:
                 self._acting("power", c.press_duration, "power", 0.05)
             return
         try:
-            rect = self.wda.call("rect", lambda: found.bounds, passthrough=stale)
+            rect = self.wda.call("rect", lambda: found.bounds, passthrough=(wda.WDAStaleElementReferenceError,))
         except wda.WDAStaleElementReferenceError:
             # the screen changed since the find, or another client replaced WDA's session (element
             # references die with it): find the same thing once more
