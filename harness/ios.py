@@ -58,18 +58,6 @@ an RSD tunnel): lockdownd answers InvalidService for them otherwise."""
 # On iOS 17+ the audio daemon logs as ``audiomxd`` (earlier: ``mediaserverd``), verbatim in public
 # device logs (../shared/reference/real-ios-evidence.md Q3.1). What it logs about an interruption
 # it posts to a client is not public: the pattern the verdicts read lives in
-# harness.verdicts.system_log, and is unverified.
+# harness.verdicts.system_log (the harness's guess) or a lab's verified system_log.
 
 SYSTEM_AUDIO_PROCESS = "audiomxd"
-
-
-def interruption_log_line(bundle_id: str, pid: int | None, user_info: dict) -> str:
-    """The virtual lab's audio-daemon line for one interruption notification: the format the harness
-    invented (no public source shows the real wording; harness.verdicts.system_log)."""
-    began = user_info.get("AVAudioSessionInterruptionTypeKey") == 1
-    line = f"posting interruption {'began' if began else 'ended'} to {bundle_id}"
-    if pid is not None:
-        line += f" (pid {pid})"
-    if not began:
-        line += f" shouldResume={int(user_info.get('AVAudioSessionInterruptionOptionKey', 0)) & 1}"
-    return line
