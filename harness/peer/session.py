@@ -26,6 +26,7 @@ from harness.peer.rtp_log import RtpLogWriter
 from harness.peer.rtp_tap import UplinkTap, tap_receiver
 from harness.timeline import Timeline, monotonic_ns
 
+MAX_CANDIDATES = 64  # the peer sends STUN checks to each: 900 of them once took 83 s to fail
 _FINGERPRINT = re.compile(r"[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){15,63}")
 STATS_INTERVAL_S = 2.0
 SILENCE_AFTER_MS = 500.0
@@ -65,6 +66,10 @@ def check_offer(sdp: str) -> SessionDescription:
         raise OfferError("the offer's audio is a=inactive: offer sendrecv or sendonly")
     if not any(c.name.lower() == "opus" and c.clockRate == 48000 for c in first.rtp.codecs):
         raise OfferError("the offer's opus codec is not opus/48000/2")
+    candidates = sdp.count("a=candidate:")
+    if candidates > MAX_CANDIDATES:
+        raise OfferError(f"the offer lists {candidates} ICE candidates; a phone offers a few, at most "
+                         f"{MAX_CANDIDATES} are checked")
     prints = [f for m in audio for f in (m.dtls.fingerprints if m.dtls else [])]
     if not prints or not all(_FINGERPRINT.fullmatch(f.value) for f in prints):
         raise OfferError("the offer's DTLS fingerprint is not hex bytes (a=fingerprint:sha-256 AB:CD:...)")
