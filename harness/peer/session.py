@@ -17,6 +17,7 @@ from typing import Any
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaBlackhole, MediaRelay
+from aiortc.mediastreams import MediaStreamTrack
 from aiortc.sdp import SessionDescription
 
 from harness.peer import ice
@@ -127,11 +128,12 @@ class CallSession:
         self._relay: MediaRelay | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
-        self.downlink_track = None
+        self.downlink_track: MediaStreamTrack | None = None
         self._watch_states()
 
     def emit(self, kind: str, **fields: Any) -> None:
-        self.timeline.emit("peer", kind, **fields, **self.fields)
+        merged: dict[str, Any] = {**fields, **self.fields}
+        self.timeline.emit("peer", kind, **merged)
 
     def _watch_states(self) -> None:
         pc = self.pc
@@ -171,11 +173,11 @@ class CallSession:
 
     async def _negotiate(self, offer_sdp: str, parsed: SessionDescription) -> str:
         await self.pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
-        meta = {"call": self.call.id, "session": self.id, "index": self.index,
-                "clock_rate": int(self.codec.get("clock_rate") or 48000),
+        clock_rate = int(self.codec.get("clock_rate") or 48000)
+        meta = {"call": self.call.id, "session": self.id, "index": self.index, "clock_rate": clock_rate,
                 "payload_type": self.codec.get("payload_type"), "channels": 2, "codec": self.codec}
         self._writer = RtpLogWriter(self.log_path, meta)
-        self.tap = UplinkTap(self._writer, self.timeline, self.fields, clock_rate=meta["clock_rate"],
+        self.tap = UplinkTap(self._writer, self.timeline, self.fields, clock_rate=clock_rate,
                              gap_ms=self._gap_ms)
         offered = [m.direction for m in parsed.media if m.kind == "audio"]
         audio = [t for t in self.pc.getTransceivers() if t.kind == "audio"]
@@ -192,8 +194,8 @@ class CallSession:
     def _wire_audio(self, remote, can_send: bool) -> None:
         if self.downlink == "echo" and can_send:
             self._relay = MediaRelay()
-            self.downlink_track = self._relay.subscribe(remote, buffered=True)
-            self.pc.addTrack(self.downlink_track)
+            track = self.downlink_track = self._relay.subscribe(remote, buffered=True)
+            self.pc.addTrack(track)
             return
         hole = MediaBlackhole()  # aiortc's decoded track must be consumed or its queue grows
         hole.addTrack(remote)
@@ -204,12 +206,12 @@ class CallSession:
             from harness.audio.probe import DOWNLINK_SEED
 
             seed = DOWNLINK_SEED if self._probe_seed is None else self._probe_seed
-            self.downlink_track = ProbeTrack(EncodedProbe.shared(seed), self.call.downlink_origin_s)
+            track = self.downlink_track = ProbeTrack(EncodedProbe.shared(seed), self.call.downlink_origin_s)
             self.emit("downlink", mode="probe", seed=seed, origin_ns=int(self.call.downlink_origin_s * 1e9))
         else:
-            self.downlink_track = SilenceTrack(self.call.downlink_origin_s)
+            track = self.downlink_track = SilenceTrack(self.call.downlink_origin_s)
             self.emit("downlink", mode="silence")
-        self.pc.addTrack(self.downlink_track)
+        self.pc.addTrack(track)
 
     def _setup_dtls_watch(self, dtls) -> None:
         @dtls.on("statechange")
