@@ -29,6 +29,7 @@ virtual lab; a real lab writes its own. Example::
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -585,7 +586,7 @@ class Lab(_Model):
         tmp.replace(path)
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: Mapping[str, Any]) -> str:
     loc = ""
     for part in error.get("loc", ()):
         if part == "[key]":

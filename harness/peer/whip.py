@@ -127,7 +127,7 @@ def _quiet_aiohttp() -> None:
     the module constant ``aiohttp.web_response.SERVER_SOFTWARE`` (3.14): set it here, process-wide (the
     peer is the only aiohttp server in a harness process; the virtual lab's run in their own). The log
     gets one line per kind of error per minute (tests/reliability/test_peer_hostile.py)."""
-    aiohttp.web_response.SERVER_SOFTWARE = SERVER_HEADER  # type: ignore[attr-defined]
+    aiohttp.web_response.SERVER_SOFTWARE = SERVER_HEADER
     server_log = logging.getLogger("aiohttp.server")
     if not any(isinstance(f, RateLimitedLogFilter) for f in server_log.filters):
         server_log.addFilter(RateLimitedLogFilter())
@@ -403,7 +403,8 @@ class WhipPeer:
             return self._unauthorized(request)
         offer = await self._read_offer(request)
         if isinstance(offer, web.Response):
-            self.timeline.emit("peer", "whip-rejected", status=offer.status, reason=offer.text.strip(),
+            reason = (offer.text or "").strip()
+            self.timeline.emit("peer", "whip-rejected", status=offer.status, reason=reason,
                                call=call_id_for(token))
             return offer
         # One POST per token at a time: an app retrying a slow POST must not leave two live sessions
