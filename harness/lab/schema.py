@@ -72,7 +72,6 @@ def usbmuxd_address_problem(address: str) -> str | None:
         return f"{address[:80]!r}: port {port[:20]!r} is not 1-65535"
     return None
 
-ROUTES = ("speaker", "receiver", "bluetooth", "wired", "airplay")
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _UDID = re.compile(r"^([0-9A-Fa-f]{8}-[0-9A-Fa-f]{16}|[0-9A-Fa-f]{40})$")
 

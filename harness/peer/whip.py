@@ -252,7 +252,8 @@ class WhipPeer:
             await self._runner.cleanup()
             reason = getattr(exc, "strerror", None) or str(exc)
             raise UsageError(f"--bind {self.host}:{self.port}: cannot listen ({reason})") from exc
-        sockets = site._server.sockets if site._server else []  # aiohttp keeps the bound socket here
+        server: Any = site._server  # aiohttp keeps the bound asyncio Server (its sockets) here
+        sockets = server.sockets if server else []
         if sockets:
             self.port = sockets[0].getsockname()[1]
         self.timeline.emit("peer", "listening", url=self.url, downlink=self.downlink,
