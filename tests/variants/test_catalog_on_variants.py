@@ -90,7 +90,7 @@ def test_the_call_and_siri_defects_are_caught_under_field(defect: str, tmp_path:
 @pytest.mark.parametrize(("variant", "scenarios", "tag"), [
     ("live_voicemail=holds", ["testcases/test_call_declined.py", "testcases/test_level_after_resume.py"],
      "call-held"),
-    ("passcode=on", ["testcases/test_lock_screen.py"], "passcode-locked"),  # only a lock meets it
+    ("passcode=on", ["testcases/test_session_config.py"], "passcode-locked"),
 ])
 def test_lab_misconfigurations_are_lab_faults_naming_them(variant: str, scenarios: list[str], tag: str,
                                                           tmp_path: Path) -> None:
