@@ -102,8 +102,10 @@ LAB_FAULTS: dict[str, LabFaultKind] = {
                      "check its plugin and power"),
         LabFaultKind("lab-config", "the lab file lacks something a scenario needs",
                      "add it to lab.yaml (the message names it)"),
-        LabFaultKind("system-log", "iOS's audio log showed no interruption line for the lab's pattern",
-                     "check lab.yaml system_log: for this iOS version"),
+        LabFaultKind("system-log", "iOS's log showed no interruption line for the lab's verified pattern",
+                     "check lab.yaml system_log: for this iOS version (`harness phone survey`)"),
+        LabFaultKind("call-held", "iOS kept a declined call (Live Voicemail answered it), so the app "
+                     "could not resume", "turn Live Voicemail off on the DUT (`harness doctor` lists it)"),
         # the call's peer
         LabFaultKind("peer-unreachable", "the app did not reach the lab's WHIP peer",
                      "check the phone's network reaches the peer's address (peer: in lab.yaml)"),

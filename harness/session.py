@@ -45,6 +45,7 @@ from harness.phone.locators import lab_tables
 from harness.timeline import Timeline
 from harness.verdicts.evidence import Evidence
 from harness.verdicts.limits import Limits
+from harness.verdicts.system_log import AppIdentity
 
 Recorder = Callable[[str, Any], None]
 """Where measurements go (pytest's ``record_property`` in a scenario)."""
@@ -63,6 +64,9 @@ class LabPhone:
     audio: Audio
     app_bundle: str | None = None
     """The app under test, once launched on this phone."""
+    app_pids: set[int] = field(default_factory=set)
+    """The pids the app ran as (WDA's /wda/activeAppInfo after each launch): iOS's daemons may name
+    it by pid."""
 
     @property
     def name(self) -> str:
@@ -159,6 +163,9 @@ class AppLauncher:
         self.dut.ui.launch_app(self.bundle, env=self.env)
         self.dut.app_bundle = self.bundle
         self.launched = True
+        pid = self.dut.ui.active_app_pid(self.bundle)
+        if pid is not None:
+            self.dut.app_pids.add(pid)
         return self.bundle
 
     def terminate(self) -> None:
@@ -370,9 +377,11 @@ class LabSession:
         assert self.spec.app is not None  # app_env checked it
         return AppLauncher(dut, self.spec.app.bundle_id, env)
 
-    def evidence(self, rig: AudioRig, call: LabCall, timeline: Timeline,
+    def evidence(self, rig: AudioRig, call: LabCall, timeline: Timeline, dut: LabPhone,
                  record: Recorder | None = None) -> Evidence:
-        """What the lab records of ``call`` (route captures, peer packets, device log), to judge by."""
-        return Evidence(rig, call, timeline, record=record,
-                        interruption_pattern=self.spec.system_log.interruption_pattern,
-                        system_process=self.spec.system_log.audio_process)
+        """What the lab records of ``call`` on ``dut`` (route captures, peer packets, device log), to
+        judge by; iOS's daemons name the app by bundle id, process name or pid (``AppIdentity``)."""
+        def app() -> AppIdentity:
+            return AppIdentity(dut.app_bundle, self._app_process.get(dut.spec.udid), frozenset(dut.app_pids))
+
+        return Evidence(rig, call, timeline, record=record, system_log=self.spec.system_log, app=app)

@@ -22,6 +22,7 @@ def test_call_declined(call, caller, app, actions, evidence, limits):
     time.sleep(1.5)  # it rings
     declined = actions.decline()
     time.sleep(limits.resume_s + 2.0)
+    evidence.expect_call_released(declined.t_ns)  # Live Voicemail keeping the call is the lab's
     # The ring interrupts in the full-screen call style; with the banner style it may not: the
     # pause is only required while it rang, never more.
     rang = Span(dialled.t_ns, declined.t_ns)

@@ -22,6 +22,7 @@ def test_level_after_resume(call, caller, app, actions, evidence, limits):
     declined = actions.decline()
     time.sleep(limits.resume_s + 3.0)
     since = actions.since(declined)
+    evidence.expect_call_released(declined.t_ns)  # Live Voicemail keeping the call is the lab's
     latency = expect_resumed(evidence.downlink("receiver"), declined.t_ns, limits.resume_s, "receiver")
     before = evidence.level("receiver", steady)
     after = evidence.level("receiver", since.after(latency + 0.5))

@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     if args.rate < 8000 or args.rate > 384000:
         raise UsageError(f"--rate must be between 8000 and 384000 Hz, not {args.rate}")
     if not math.isfinite(args.seconds) or not 0 < args.seconds <= MAX_SECONDS:
-        raise UsageError(f"--seconds must be more than 0 and at most {MAX_SECONDS:.0f}, not {args.seconds}")
+        raise UsageError(f"--seconds must be positive and at most {MAX_SECONDS:.0f}, not {args.seconds}")
     frames = round(args.seconds * args.rate)
     if frames < 1:
         raise UsageError(f"--seconds {args.seconds} is less than one sample at {args.rate} Hz")

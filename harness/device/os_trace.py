@@ -65,10 +65,12 @@ LEVEL_FLAGS: dict[str, int] = {
     "debug": FLAG_PAYLOAD | FLAG_CALLSTACK | FLAG_INFO | FLAG_DEBUG,
 }
 
-DUT_PROCESSES = ("audiomxd", "mediaserverd", "SpringBoard", "InCallService")
+DUT_PROCESSES = ("audiomxd", "mediaserverd", "SpringBoard", "InCallService", "callservicesd")
 """The processes the DUT's log keeps besides the app's: the audio daemons (audiomxd hosts the audio
-server on iOS 17+/18, mediaserverd before; iOS 18.2 decompile, real-iphone.md H8), SpringBoard and
-the in-call UI. Executable basenames [likely; confirm in the first hour on a real phone]."""
+server on iOS 17+/18, mediaserverd before; iOS 18.2 decompile, real-iphone.md H8), SpringBoard, the
+in-call UI and the call daemon (``callservicesd``: "Stopped tracking call", twilio/voice-quickstart-ios
+#152, real-ios-evidence Q1.5; where a held call would show). Executable basenames [likely; confirm
+in the first hour on a real phone]."""
 DEVICE_LOG_RAW = "device-log-raw.txt"
 """The raw log file's name in a test's artifacts (every line the relay sent, matched or not)."""
 FLUSH_S = 0.1

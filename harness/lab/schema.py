@@ -29,6 +29,7 @@ virtual lab; a real lab writes its own. Example::
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -71,7 +72,6 @@ def usbmuxd_address_problem(address: str) -> str | None:
         return f"{address[:80]!r}: port {port[:20]!r} is not 1-65535"
     return None
 
-ROUTES = ("speaker", "receiver", "bluetooth", "wired", "airplay")
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _UDID = re.compile(r"^([0-9A-Fa-f]{8}-[0-9A-Fa-f]{16}|[0-9A-Fa-f]{40})$")
 
@@ -387,27 +387,59 @@ class Peer(_Model):
         return v
 
 
+CLIENT_GROUPS = ("bundle", "pid", "process")
+"""How an interruption line may name the app: its bundle id, its pid, or its process name (which
+iOS's daemon cuts to 16 characters: ``MobileJarvisNati(9964)``, real-ios-evidence Q3.1)."""
+
+
+def _regex(v: str) -> re.Pattern[str]:
+    try:
+        return re.compile(v)
+    except re.error as exc:
+        raise ValueError(f"not a regular expression ({exc})") from None
+
+
 class SystemLog(_Model):
-    """How iOS's audio daemon logs the interruptions it posts (to verify on hardware: a lab whose iOS
-    words it differently sets its own pattern). ``interruption_pattern`` None: the harness's own,
-    unverified guess (harness.verdicts.system_log)."""
+    """What a verdict reads from iOS's own log, and whether this lab has seen it on its phones.
+
+    ``interruption_pattern``: the audio daemon's line for an interruption it posts to an app, with
+    the groups ``type`` (began|ended), one of ``bundle`` / ``pid`` / ``process`` naming the app, and
+    ``should_resume`` (0|1) on ended. None: the harness's own guess (harness.verdicts.system_log),
+    which no public source shows. ``verified``: the pattern was seen on this lab's phones (a
+    ``harness phone survey``, the first hour); the Siri scenarios, which need iOS's shouldResume,
+    are skipped with that reason until it is. ``call_held_pattern``: a line iOS writes while it keeps
+    a declined call (Live Voicemail answering it); seen after a decline, the app's missing resume is
+    the lab's (tag ``call-held``), not the app's."""
 
     audio_process: str = ios.SYSTEM_AUDIO_PROCESS
     interruption_pattern: str | None = None
+    verified: bool = False
+    call_held_pattern: str | None = None
 
     @field_validator("interruption_pattern")
     @classmethod
     def _pattern(cls, v: str | None) -> str | None:
         if v is None:
             return v
-        try:
-            groups = re.compile(v).groupindex
-        except re.error as exc:
-            raise ValueError(f"not a regular expression ({exc})") from None
-        if not {"type", "bundle"} <= set(groups):
-            raise ValueError("the pattern needs the named groups (?P<type>began|ended) and (?P<bundle>...), "
-                             "and (?P<should_resume>...) for ended")
+        groups = set(_regex(v).groupindex)
+        if "type" not in groups or not groups & set(CLIENT_GROUPS):
+            raise ValueError("the pattern needs the named group (?P<type>began|ended), one of "
+                             "(?P<bundle>...), (?P<pid>...) or (?P<process>...) naming the app, and "
+                             "(?P<should_resume>[01]) for ended")
         return v
+
+    @field_validator("call_held_pattern")
+    @classmethod
+    def _held(cls, v: str | None) -> str | None:
+        if v is not None:
+            _regex(v)
+        return v
+
+    @model_validator(mode="after")
+    def _verified_needs_a_pattern(self) -> SystemLog:
+        if self.verified and self.interruption_pattern is None:
+            raise ValueError("verified: true needs the interruption_pattern seen on the lab's phones")
+        return self
 
 
 class DeviceLog(_Model):
@@ -643,7 +675,7 @@ class Lab(_Model):
         tmp.replace(path)
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: Mapping[str, Any]) -> str:
     loc = ""
     for part in error.get("loc", ()):
         if part == "[key]":

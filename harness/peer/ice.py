@@ -114,7 +114,7 @@ def set_consent_timeout(seconds: float) -> None:
     """
     if not 2.0 <= seconds <= 300.0:
         raise UsageError(f"peer consent_timeout_s must be within 2..300 s (got {seconds})")
-    aioice.ice.CONSENT_INTERVAL = seconds / aioice.ice.CONSENT_FAILURES
+    aioice.ice.CONSENT_INTERVAL = seconds / aioice.ice.CONSENT_FAILURES  # type: ignore[assignment]  # a float works
 
 
 def consent_timeout() -> float:

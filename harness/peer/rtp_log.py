@@ -29,7 +29,7 @@ import struct
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -58,7 +58,7 @@ class RtpLogWriter:
     def __init__(self, path: str | os.PathLike[str], meta: dict[str, Any]) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._f = open(self.path, "wb", buffering=0)  # noqa: SIM115 - kept open for the session
+        self._f: BinaryIO | None = open(self.path, "wb", buffering=0)  # noqa: SIM115 - kept open
         self._f.write(MAGIC + json.dumps(meta, separators=(",", ":")).encode() + b"\n")
         self.packets = 0
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaBlackhole, MediaRelay
+from aiortc.mediastreams import MediaStreamTrack
 from aiortc.sdp import SessionDescription
 
 from harness.peer import ice
@@ -26,6 +27,7 @@ from harness.peer.rtp_log import RtpLogWriter
 from harness.peer.rtp_tap import UplinkTap, tap_receiver
 from harness.timeline import Timeline, monotonic_ns
 
+MAX_CANDIDATES = 64  # the peer sends STUN checks to each: 900 of them once took 83 s to fail
 _FINGERPRINT = re.compile(r"[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){15,63}")
 STATS_INTERVAL_S = 2.0
 SILENCE_AFTER_MS = 500.0
@@ -65,6 +67,10 @@ def check_offer(sdp: str) -> SessionDescription:
         raise OfferError("the offer's audio is a=inactive: offer sendrecv or sendonly")
     if not any(c.name.lower() == "opus" and c.clockRate == 48000 for c in first.rtp.codecs):
         raise OfferError("the offer's opus codec is not opus/48000/2")
+    candidates = sdp.count("a=candidate:")
+    if candidates > MAX_CANDIDATES:
+        raise OfferError(f"the offer lists {candidates} ICE candidates; a phone offers a few, at most "
+                         f"{MAX_CANDIDATES} are checked")
     prints = [f for m in audio for f in (m.dtls.fingerprints if m.dtls else [])]
     if not prints or not all(_FINGERPRINT.fullmatch(f.value) for f in prints):
         raise OfferError("the offer's DTLS fingerprint is not hex bytes (a=fingerprint:sha-256 AB:CD:...)")
@@ -122,11 +128,12 @@ class CallSession:
         self._relay: MediaRelay | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
-        self.downlink_track = None
+        self.downlink_track: MediaStreamTrack | None = None
         self._watch_states()
 
     def emit(self, kind: str, **fields: Any) -> None:
-        self.timeline.emit("peer", kind, **fields, **self.fields)
+        merged: dict[str, Any] = {**fields, **self.fields}
+        self.timeline.emit("peer", kind, **merged)
 
     def _watch_states(self) -> None:
         pc = self.pc
@@ -166,11 +173,11 @@ class CallSession:
 
     async def _negotiate(self, offer_sdp: str, parsed: SessionDescription) -> str:
         await self.pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
-        meta = {"call": self.call.id, "session": self.id, "index": self.index,
-                "clock_rate": int(self.codec.get("clock_rate") or 48000),
+        clock_rate = int(self.codec.get("clock_rate") or 48000)
+        meta = {"call": self.call.id, "session": self.id, "index": self.index, "clock_rate": clock_rate,
                 "payload_type": self.codec.get("payload_type"), "channels": 2, "codec": self.codec}
         self._writer = RtpLogWriter(self.log_path, meta)
-        self.tap = UplinkTap(self._writer, self.timeline, self.fields, clock_rate=meta["clock_rate"],
+        self.tap = UplinkTap(self._writer, self.timeline, self.fields, clock_rate=clock_rate,
                              gap_ms=self._gap_ms)
         offered = [m.direction for m in parsed.media if m.kind == "audio"]
         audio = [t for t in self.pc.getTransceivers() if t.kind == "audio"]
@@ -187,8 +194,8 @@ class CallSession:
     def _wire_audio(self, remote, can_send: bool) -> None:
         if self.downlink == "echo" and can_send:
             self._relay = MediaRelay()
-            self.downlink_track = self._relay.subscribe(remote, buffered=True)
-            self.pc.addTrack(self.downlink_track)
+            track = self.downlink_track = self._relay.subscribe(remote, buffered=True)
+            self.pc.addTrack(track)
             return
         hole = MediaBlackhole()  # aiortc's decoded track must be consumed or its queue grows
         hole.addTrack(remote)
@@ -199,12 +206,12 @@ class CallSession:
             from harness.audio.probe import DOWNLINK_SEED
 
             seed = DOWNLINK_SEED if self._probe_seed is None else self._probe_seed
-            self.downlink_track = ProbeTrack(EncodedProbe.shared(seed), self.call.downlink_origin_s)
+            track = self.downlink_track = ProbeTrack(EncodedProbe.shared(seed), self.call.downlink_origin_s)
             self.emit("downlink", mode="probe", seed=seed, origin_ns=int(self.call.downlink_origin_s * 1e9))
         else:
-            self.downlink_track = SilenceTrack(self.call.downlink_origin_s)
+            track = self.downlink_track = SilenceTrack(self.call.downlink_origin_s)
             self.emit("downlink", mode="silence")
-        self.pc.addTrack(self.downlink_track)
+        self.pc.addTrack(track)
 
     def _setup_dtls_watch(self, dtls) -> None:
         @dtls.on("statechange")

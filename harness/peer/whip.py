@@ -127,7 +127,7 @@ def _quiet_aiohttp() -> None:
     the module constant ``aiohttp.web_response.SERVER_SOFTWARE`` (3.14): set it here, process-wide (the
     peer is the only aiohttp server in a harness process; the virtual lab's run in their own). The log
     gets one line per kind of error per minute (tests/reliability/test_peer_hostile.py)."""
-    aiohttp.web_response.SERVER_SOFTWARE = SERVER_HEADER  # type: ignore[attr-defined]
+    aiohttp.web_response.SERVER_SOFTWARE = SERVER_HEADER
     server_log = logging.getLogger("aiohttp.server")
     if not any(isinstance(f, RateLimitedLogFilter) for f in server_log.filters):
         server_log.addFilter(RateLimitedLogFilter())
@@ -252,7 +252,8 @@ class WhipPeer:
             await self._runner.cleanup()
             reason = getattr(exc, "strerror", None) or str(exc)
             raise UsageError(f"--bind {self.host}:{self.port}: cannot listen ({reason})") from exc
-        sockets = site._server.sockets if site._server else []  # aiohttp keeps the bound socket here
+        server: Any = site._server  # aiohttp keeps the bound asyncio Server (its sockets) here
+        sockets = server.sockets if server else []
         if sockets:
             self.port = sockets[0].getsockname()[1]
         self.timeline.emit("peer", "listening", url=self.url, downlink=self.downlink,
@@ -403,7 +404,8 @@ class WhipPeer:
             return self._unauthorized(request)
         offer = await self._read_offer(request)
         if isinstance(offer, web.Response):
-            self.timeline.emit("peer", "whip-rejected", status=offer.status, reason=offer.text.strip(),
+            reason = (offer.text or "").strip()
+            self.timeline.emit("peer", "whip-rejected", status=offer.status, reason=reason,
                                call=call_id_for(token))
             return offer
         # One POST per token at a time: an app retrying a slow POST must not leave two live sessions

@@ -75,6 +75,7 @@ class WhipClient:
         self.downlink_log = downlink_log
         self.ice_hosts = ice_hosts
         self.ssl = ssl
+        self._ssl_arg: ssl_.SSLContext | bool = ssl if ssl is not None else True  # True: aiohttp default
         self.pc: RTCPeerConnection | None = None
         self.location: str | None = None
         self._writer: RtpLogWriter | None = None
@@ -111,7 +112,7 @@ class WhipClient:
         with ice.host_addresses(self.ice_hosts):
             await pc.setLocalDescription(await pc.createOffer())
         async with aiohttp.ClientSession() as http, http.post(
-            self.url, data=pc.localDescription.sdp, headers=self._headers(), ssl=self.ssl
+            self.url, data=pc.localDescription.sdp, headers=self._headers(), ssl=self._ssl_arg
         ) as resp:
             body = await resp.text()
             if resp.status != 201:
@@ -135,7 +136,7 @@ class WhipClient:
         if self.location is not None:
             base = self.url.split("/whip")[0]
             async with aiohttp.ClientSession() as http, http.delete(
-                    base + self.location, headers=self._headers(), ssl=self.ssl) as resp:
+                    base + self.location, headers=self._headers(), ssl=self._ssl_arg) as resp:
                 status = resp.status
         await self.drop()
         return status

@@ -218,6 +218,13 @@ class Phone:
     def foreground_app(self) -> str:
         return str(self.wda.call("active app", self.wda.client.app_current).get("bundleId", ""))
 
+    def active_app_pid(self, bundle_id: str) -> int | None:
+        """The pid of ``bundle_id`` when it is the app WDA sees in front (/wda/activeAppInfo), else
+        None. iOS's daemons may name an app by pid in their log lines."""
+        info = self.wda.call("active app", self.wda.client.app_current)
+        pid = info.get("pid") if isinstance(info, dict) and info.get("bundleId") == bundle_id else None
+        return int(pid) if isinstance(pid, int | str) and str(pid).isdigit() else None
+
     # -- calls -----------------------------------------------------------------------------------
 
     def dial(self, uri: str, *, timeout: float = 20.0) -> Match:

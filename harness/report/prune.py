@@ -7,7 +7,9 @@ captures, and the plots (drawn into ``index.html`` before anything is removed). 
 become short excerpts around each interruption (the windows of the report's level plots) in
 ``audio-excerpts/<route>-<k>.flac``, readable by :func:`harness.audio.capture.read_capture`; only
 routes that carried the call are cut, unless none was found to. The capture chain's file
-(``audio-chain/``) and the peer's uplink WAVs (decoded from the RTP logs, which stay) go.
+(``audio-chain/``) and the peer's uplink WAVs (decoded from the RTP logs, which stay) go. The raw
+device log (every line the phone's relay sent: thousands a second on a real phone) is kept
+gzip-compressed (``device-log-raw.txt.gz``); its matched lines are on the timeline either way.
 
 ``--keep-audio all`` keeps every recording. Either way, a capture a killed writer left as WAV is
 compressed to FLAC here (:func:`harness.audio.capture.compress_capture`).
@@ -19,12 +21,14 @@ more files, never fewer (each excerpt is written before its source is removed).
 
 from __future__ import annotations
 
+import gzip
 import shutil
 import sys
 import traceback
 from pathlib import Path
 
 from harness.audio.capture import CAPTURE_SUFFIXES, compress_capture, sidecar_path
+from harness.device.os_trace import DEVICE_LOG_RAW
 from harness.errors import UsageError
 from harness.report.artifacts import EXCERPTS_DIR, ArtifactFolder
 from harness.report.results import TestResult
@@ -98,4 +102,17 @@ def _prune(ev: ArtifactFolder) -> bool:
     if (ev.dir / CHAIN_DIR).is_dir():
         shutil.rmtree(ev.dir / CHAIN_DIR)
         changed = True
+    for raw in ev.dir.rglob(DEVICE_LOG_RAW):
+        changed |= gzip_file(raw)
     return changed
+
+
+def gzip_file(path: Path) -> bool:
+    """``path`` -> ``path.gz`` (written beside it, renamed, then the original removed: a crash leaves
+    one readable file or both, never neither)."""
+    gz, tmp = path.with_name(path.name + ".gz"), path.with_name(path.name + ".gz.tmp")
+    with open(path, "rb") as src, gzip.open(tmp, "wb", compresslevel=6) as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)
+    tmp.replace(gz)
+    path.unlink()
+    return True

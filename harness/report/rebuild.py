@@ -19,22 +19,17 @@ are); ``harness peer decode OUT/tests/<test>/peer`` makes them.
 from __future__ import annotations
 
 import json
-import re
 import time
 from pathlib import Path
 from typing import Any
 
 from harness.errors import UsageError
+from harness.naming import safe_name
 from harness.report.results import TestResult, load_test_results, read_results, run_metadata
 
 PROGRESS = "progress.jsonl"
 RESULTS = "results.json"
 INTERRUPTED = "interrupted: the run ended before this test finished (its artifacts are kept)"
-
-
-def artifact_name(nodeid: str) -> str:
-    """The folder name ``fixtures/lab.py``'s ``artifacts`` fixture gives a test (same rule)."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid).strip("_")
 
 
 def read_progress(path: Path) -> tuple[int | None, list[dict[str, Any]]]:
@@ -70,7 +65,7 @@ def results_from_progress(out: Path) -> tuple[list[TestResult], dict[str, Any]]:
     tests_dir = out / "tests"
     for rec in records:
         r = TestResult(**{k: v for k, v in rec.items() if k in fields and k != "artifacts"})
-        folder = tests_dir / artifact_name(r.nodeid)
+        folder = tests_dir / safe_name(r.nodeid)
         if folder.is_dir():
             r.artifacts = {"dir": f"tests/{folder.name}"}
         results.append(r)

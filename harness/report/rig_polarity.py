@@ -37,7 +37,8 @@ class RoutePolarity:
 
 def _devices_by_folder(out: Path) -> dict[str, str]:
     """Artifacts folder name -> the phone the test ran on, from results.json or progress.jsonl."""
-    from harness.report.rebuild import artifact_name, read_progress
+    from harness.naming import safe_name
+    from harness.report.rebuild import read_progress
 
     tests: list[dict[str, Any]] = []
     try:
@@ -45,7 +46,7 @@ def _devices_by_folder(out: Path) -> dict[str, str]:
         tests = list(data.get("tests") or [])
     except (OSError, ValueError, AttributeError):
         _, tests = read_progress(out / "progress.jsonl")
-    return {artifact_name(str(t.get("nodeid", ""))): str(t.get("device") or "") for t in tests}
+    return {safe_name(str(t.get("nodeid", ""))): str(t.get("device") or "") for t in tests}
 
 
 def _downlink(timeline: Path) -> tuple[int, int | None]:

@@ -39,6 +39,9 @@ class LogFiller:
     processes: tuple[str, ...] = (FILLER_PROCESS,)
     level: str = "default"
     """The filler's level: the relay sends info/debug lines only to a client that asked for them."""
+    follows_variant: bool = True
+    """Until the knob is set, the rate follows the phone's ``log_volume`` variant (``phone.log_rate()``:
+    idle, a call, Siri); setting ``lines_per_s`` fixes it (the log bench does)."""
 
     def update(self, values: dict[str, Any]) -> None:
         """Apply ``values`` (any of lines_per_s, processes, level); UsageError naming a bad one."""
@@ -58,6 +61,8 @@ class LogFiller:
         if level not in _LEVELS:
             raise UsageError(f"level must be one of {', '.join(_LEVELS)}, got {level!r}")
         self.lines_per_s, self.processes, self.level = float(rate), tuple(processes), str(level)
+        if "lines_per_s" in values:
+            self.follows_variant = False
 
     def message(self, n: int) -> str:
         return f"SYNTHETIC FILLER {n} (harness sim log-volume knob; not an iOS line)"

@@ -35,18 +35,24 @@ long-interruption scenario fits the nightly budget; a real lab keeps the RFC val
 
 
 def system_log(lab: Any) -> SystemLog | None:
-    """The lab's ``system_log``: the audio daemon's process and the pattern of its interruption lines
-    on the DUTs, as a lab that captured them on its phones would write it (the formats are the phone
-    profiles', ``audio_daemon_line``). None when the DUTs log none, or one the lab schema cannot
-    express (no bundle id on the line), or when DUTs differ (one system_log per lab file)."""
+    """The lab's ``system_log``, as a lab that captured its DUTs' lines would write it: the audio
+    daemon's process and interruption pattern (the phone profiles' ``audio_daemon_line`` format),
+    ``verified`` (this lab saw its own lines: the virtual lab counts as having surveyed itself), and
+    the line iOS writes while Live Voicemail keeps a declined call. No interruption pattern when the
+    DUTs log none or differ (one system_log per lab file); None without DUTs."""
     from harness.sim.scene.ios_log import IosLog
 
-    found = {IosLog(p).lab_pattern() for p in lab.phones.values() if p.role == "dut"}
-    if len(found) != 1 or None in found:
+    duts = [p for p in lab.phones.values() if p.role == "dut"]
+    if not duts:
         return None
-    (pattern,) = found
-    assert pattern is not None
-    return SystemLog(audio_process=pattern[0], interruption_pattern=pattern[1])
+    found = {IosLog(p).lab_pattern() for p in duts}
+    held = {IosLog(p).call_held_pattern() for p in duts} - {None}
+    fields: dict[str, Any] = {"call_held_pattern": held.pop() if len(held) == 1 else None}
+    if len(found) == 1 and None not in found:
+        (pattern,) = found
+        assert pattern is not None
+        fields.update(audio_process=pattern[0], interruption_pattern=pattern[1], verified=True)
+    return SystemLog(**fields)
 
 
 def peer(lab: Any) -> Peer:

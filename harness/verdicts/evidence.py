@@ -30,8 +30,9 @@ from harness.audio.analyze import Analysis, analyze
 from harness.audio.probe import DOWNLINK_SEED, MOUTH_SEED, probe
 from harness.audio.rig import AudioRig, RouteAnalysis, analysis_path
 from harness.errors import LabFault
-from harness.timeline import Span, Timeline
-from harness.verdicts.system_log import INTERRUPTION_LOG_PATTERN, SYSTEM_AUDIO_PROCESS
+from harness.lab.schema import SystemLog
+from harness.timeline import Event, Span, Timeline
+from harness.verdicts.system_log import INTERRUPTION_LOG_PATTERN, AppIdentity
 
 if TYPE_CHECKING:
     from harness.session import LabCall
@@ -52,7 +53,6 @@ class Level:
 class LoggedInterruption:
     t_ns: int
     type: str  # began | ended
-    bundle: str
     should_resume: bool | None
 
 
@@ -68,14 +68,17 @@ class PeerSession:
 class Evidence:
     def __init__(self, rig: AudioRig, call: LabCall, timeline: Timeline, *,
                  record: Callable[[str, Any], None] | None = None,
-                 interruption_pattern: str | None = None,
-                 system_process: str = SYSTEM_AUDIO_PROCESS) -> None:
+                 system_log: SystemLog | None = None,
+                 app: Callable[[], AppIdentity] = AppIdentity) -> None:
         self.rig = rig
         self.call = call
         self.timeline = timeline
         self._record = record
-        self.interruption_pattern = re.compile(interruption_pattern or INTERRUPTION_LOG_PATTERN)
-        self.system_process = system_process
+        self.system_log = system_log or SystemLog()
+        """The lab's system_log: the audio daemon's pattern and whether this lab verified it."""
+        self.interruption_pattern = re.compile(self.system_log.interruption_pattern
+                                               or INTERRUPTION_LOG_PATTERN)
+        self._app = app
         self._routes: dict[str, RouteAnalysis] = {}
         self._closed = False
 
@@ -212,18 +215,39 @@ class Evidence:
         return [PeerSession(i, int(v["created"] or 0), v["closed"], v["failed"])
                 for i, v in enumerate(sorted(out.values(), key=lambda v: v["created"] or 0))]
 
-    def interruptions(self, bundle: str | None = None) -> list[LoggedInterruption]:
-        """Interruptions iOS's audio daemon logged (harness.verdicts.system_log: the line is to
-        verify on hardware)."""
+    def interruptions(self) -> list[LoggedInterruption]:
+        """Interruptions iOS's audio daemon logged for the app under test (the lab's system_log
+        pattern; see ``system_log.verified`` before trusting an empty answer)."""
         self.close()
+        app = self._app()
         out = []
         for e in self.timeline.events(source="device-log"):
-            if e.fields.get("process") != self.system_process:
+            if e.fields.get("process") != self.system_log.audio_process:
                 continue
             m = self.interruption_pattern.search(str(e.fields.get("message", "")))
-            if m is None or (bundle is not None and m.group("bundle") != bundle):
+            if m is None or not app.named_by(m):
                 continue
             sr = m.groupdict().get("should_resume")
-            out.append(LoggedInterruption(e.t_ns, m.group("type"), m.group("bundle"),
-                                          None if sr is None else sr == "1"))
+            out.append(LoggedInterruption(e.t_ns, m.group("type"), None if sr is None else sr == "1"))
         return out
+
+    def call_held(self, after_ns: int) -> Event | None:
+        """The first line after ``after_ns`` that says iOS still holds a declined call (Live Voicemail
+        answering it: the lab's ``system_log.call_held_pattern``), or None."""
+        pattern = self.system_log.call_held_pattern
+        if pattern is None:
+            return None
+        held = re.compile(pattern)
+        self.close()
+        return next((e for e in self.timeline.events(source="device-log")
+                     if e.t_ns >= after_ns and held.search(str(e.fields.get("message", "")))), None)
+
+    def expect_call_released(self, declined_ns: int) -> None:
+        """Before the app is judged on its resume after a declined call: if iOS kept the call (Live
+        Voicemail answered it), the missing resume is the lab's, never the app's."""
+        held = self.call_held(declined_ns)
+        if held is not None:
+            raise LabFault(f"iOS kept the declined call ({held.fields.get('process')}: "
+                           f"{str(held.fields.get('message', ''))[:160]!r}), so the app could not resume: "
+                           "Live Voicemail answers declined calls; turn it off on the DUT (Settings > Apps > "
+                           "Phone > Live Voicemail; harness doctor lists it)", tag="call-held")

@@ -109,3 +109,26 @@ async def test_the_pump_runs_on_its_own_thread_not_the_callers_loop(lab_on_its_o
     before, after, threads = await _lines_while_the_loop_is_blocked(lab_on_its_own_loop, own_thread=False)
     assert after == before  # the benchmark's "before": on the caller's loop, nothing moves
     assert threads == {threading.current_thread().name}
+
+
+async def test_left_alone_the_volume_follows_the_phones_log_volume_variant(lab, dut, tmp_path):
+    """The knob untouched, a phone streams its ``log_volume`` variant's rate (the profile's table: idle,
+    a call, Siri), so every virtual lab run loads the log path as a real phone would (RIP H6)."""
+    assert dut.log_filler.follows_variant and dut.log_rate() > 0
+    async with await Device.open(dut.udid, timeouts=QUICK) as phone:
+        stream = await phone.log_stream(dut_log_filter(None), timeline=Timeline(),
+                                        raw_path=tmp_path / "raw.txt")
+        await _wait(lambda: stream.lines > 0)
+        start, t0 = stream.lines, time.monotonic()
+        await asyncio.sleep(2.0)
+        idle = (stream.lines - start) / (time.monotonic() - t0)
+        dut.log_activity.add("call")
+        await asyncio.sleep(0.5)  # the new rate starts a new count
+        start, t0 = stream.lines, time.monotonic()
+        await asyncio.sleep(2.0)
+        in_call = (stream.lines - start) / (time.monotonic() - t0)
+        dut.log_activity.discard("call")
+        await stream.stop()
+    rates = dut.profile.log_volume[dut.variants["log_volume"]]
+    assert 0.6 * rates["idle"] < idle < 1.4 * rates["idle"], (idle, rates)
+    assert 0.6 * rates["call"] < in_call < 1.4 * rates["call"], (in_call, rates)

@@ -6,9 +6,10 @@ import io
 
 from PIL import Image
 
-from harness.ios import IOS_VERSIONS, full_version
+from harness.ios import IOS_VERSIONS
 from harness.phone import Phone
 from harness.phone.dump import SCREENS, Screen, dump
+from harness.sim.versions import full_version
 from tests.wda.scene import Scene
 
 

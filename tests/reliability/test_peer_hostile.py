@@ -346,3 +346,7 @@ def test_offers_that_can_never_connect_are_refused_at_once(offer_sdp: str, chang
     with pytest.raises(OfferError, match=reason):
         check_offer(bad)
     check_offer(offer_sdp)  # the real offer passes
+    many = "".join(f"a=candidate:{j} 1 udp {j} 127.200.{j // 250}.{j % 250 + 1} {1000 + j} typ host\r\n"
+                   for j in range(900))
+    with pytest.raises(OfferError, match="901 ICE candidates"):  # and the offer's own
+        check_offer(offer_sdp.replace("a=candidate:", many + "a=candidate:", 1))

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.report.rebuild import INTERRUPTED, artifact_name
+from harness.naming import safe_name as artifact_name
+from harness.report.rebuild import INTERRUPTED
 
 ROOT = Path(__file__).resolve().parents[2]
 

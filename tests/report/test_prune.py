@@ -3,6 +3,7 @@ recordings pruned to excerpts after its report is written, a failing test's kept
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -79,6 +80,8 @@ def test_keep_audio_failures_prunes_a_passing_test_after_its_report(tmp_path: Pa
     folder = scene.build(out / "tests" / "t_call")
     (folder / "audio-chain").mkdir()
     (folder / "audio-chain" / "dev.wav").write_bytes(b"RIFF")
+    raw_log = "".join(f"+{i / 1000:.3f}s SpringBoard[57] line {i}\n" for i in range(5000))
+    (folder / "device-log-raw.txt").write_text(raw_log)
     unpruned = scene.build(tmp_path / "full" / "tests" / "t_call")
     first = write_report(tmp_path / "full", _results(unpruned, "pass"), run_metadata())
     data = write_report(out, _results(folder, "pass"), run_metadata(), keep_audio="failures")
@@ -97,6 +100,9 @@ def test_keep_audio_failures_prunes_a_passing_test_after_its_report(tmp_path: Pa
     lo, hi = (cut.t0_ns - scene.T0) / 1e9, (cut.time_of(len(cut.samples)) - scene.T0) / 1e9
     assert lo < scene.GAP[0] and hi > scene.GAP[1] and hi - lo < 10  # around the interruption only
     assert (folder / "timeline.jsonl").is_file() and (folder / "device-log.txt").is_file()
+    # the raw device log is kept whole, compressed
+    assert not (folder / "device-log-raw.txt").exists()
+    assert gzip.decompress((folder / "device-log-raw.txt.gz").read_bytes()).decode() == raw_log
     # every link in the page and in results.json points at a file that is there
     arts = data["tests"][0]["artifacts"]
     assert arts["audio"] == [] and arts["excerpts"] == ["tests/t_call/audio-excerpts/receiver-1.flac"]

@@ -141,7 +141,7 @@ async def test_log_filler_knob_is_validated_and_live(lab, dut):
                 assert r.status == 400 and word in (await r.json())["error"], bad
         async with http.post(url, json={"lines_per_s": 500, "processes": ["a", "audiomxd"]}) as r:
             assert await r.json() == {"lines_per_s": 500.0, "processes": ["a", "audiomxd"],
-                                      "level": "default"}
+                                      "level": "default", "follows_variant": False}
     assert dut.log_filler.lines_per_s == 500
     assert not any("SYNTHETIC" in r.message for r in dut.log_history)  # never in the phone's ground truth
 

@@ -262,11 +262,11 @@ def _build(data: dict[str, Any], files: tuple[str, ...], own_patches: set[str]) 
     for name, f in (log.get("interruption") or {}).items():
         pattern = f.get("pattern")
         if pattern is not None:
-            groups = re.compile(pattern).groupindex
-            if not {"type", "bundle"} <= set(groups):
+            groups = set(re.compile(pattern).groupindex)
+            if "type" not in groups or not groups & {"bundle", "pid", "process"}:
                 raise ProfileError(
-                    f"{where}: interruption format {name}: the pattern needs (?P<type>) and "
-                    "(?P<bundle>) (the lab schema's rule), or pattern: null"
+                    f"{where}: interruption format {name}: the pattern needs (?P<type>) and one of "
+                    "(?P<bundle>), (?P<pid>), (?P<process>) (the lab schema's rule), or pattern: null"
                 )
         formats[name] = LineFormat(
             name,

@@ -5,13 +5,14 @@ source shows it (REV Q3), so the profile offers plausible formats as the ``audio
 variant: the real client naming of ``-CMSessionMgr-`` or ``-MXCoreSession-`` lines with invented
 wording, the client named only by ``sid:0x..., <16-char name>(<pid>)``, the harness's own invention
 (one variant among others), or no line at all. Each format carries the system_log pattern a lab
-that captured such lines would write into its lab file (``None`` where the lab schema cannot
-express it: it needs the bundle id on the line).
+that captured such lines would write into its lab file (the app named by bundle id, pid or its
+16-character process name).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +44,13 @@ class IosLog:
         if fmt is None or fmt.pattern is None:
             return None
         return self.daemon["process"], fmt.pattern
+
+    def call_held_pattern(self) -> str | None:
+        """The pattern a lab that captured this phone's Live Voicemail line would write (its literal
+        text up to the first redacted or variable part)."""
+        message = str(self.phone.profile.live_voicemail.get("message") or "")
+        head = message.split("<private>", 1)[0].split("{", 1)[0].strip()
+        return re.escape(head) if head else None
 
     def interruption(
         self, bundle_id: str, pid: int | None, executable: str, user_info: dict[str, Any]

@@ -120,14 +120,16 @@ async def _fill(phone: VirtualPhone, writer: asyncio.StreamWriter,
     """The phone's synthetic filler lines (harness.sim.log_filler) on this stream, at its rate."""
     sent = 0
     start = time.monotonic()
+    last_rate = 0.0
     while True:
         await asyncio.sleep(FILLER_TICK_S)
         filler = phone.log_filler
+        rate = float(phone.log_rate() if filler.follows_variant else filler.lines_per_s)
         now = time.monotonic()
-        if filler.lines_per_s <= 0:
-            start, sent = now, 0
+        if rate <= 0 or rate != last_rate:  # a new rate starts a new count
+            start, sent, last_rate = now, 0, rate
             continue
-        due = int((now - start) * filler.lines_per_s) - sent
+        due = int((now - start) * rate) - sent
         if due <= 0:
             continue
         t_ns = time.monotonic_ns()
