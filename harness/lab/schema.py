@@ -513,7 +513,8 @@ class LabLocator(_Model):
             if query is not None:
                 wda_query.check(*query)
         except wda_query.QueryError as exc:
-            raise ValueError(f"WDA would refuse it: {exc.message}") from None
+            raise ValueError(f"WDA would refuse it: {exc.message}; correct the query (WDA's predicate "
+                             "or class chain syntax) or drop the entry") from None
         if self.className is not None:
             from wda.xcui_element_types import ELEMENTS  # XCTest's element types, as facebook-wda lists them
 

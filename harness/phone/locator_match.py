@@ -33,7 +33,7 @@ DETECTION_SHARE = 0.2
 (appium/WebDriverAgent v16.7.0 Utilities/FBActiveAppDetectionPoint.m)."""
 
 
-class _Recorder(wda.Selector):  # type: ignore[misc]
+class _Recorder(wda.Selector):
     """facebook-wda's Selector with its one request replaced by a note of what it would send."""
 
     query: tuple[str, str] | None = None
@@ -79,8 +79,8 @@ class Trees:
 def find(loc: Locator, trees: Trees) -> list[Node]:
     """What ``loc`` finds on that screen (for an alert button: the button), in document order."""
     if loc.alert_button is not None:
-        for tree in trees.by_app.values():
-            for alert in (n for n in tree.walk() if n.type in ALERT_TYPES):
+        for app_tree in trees.by_app.values():
+            for alert in (n for n in app_tree.walk() if n.type in ALERT_TYPES):
                 hits = [b for b in alert.walk() if b.type == "Button" and b.label == loc.alert_button]
                 if hits:
                     return hits

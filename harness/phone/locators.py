@@ -392,7 +392,7 @@ def lab_locator(recipe: str, spec: Mapping[str, Any]) -> Locator:
         selector,
         alert_button=spec.get("alert_button"),
         gesture=str(spec.get("gesture") or TAP),
-        ios=tuple(spec.get("ios") or (0, 999)),  # type: ignore[arg-type]
+        ios=tuple(spec.get("ios") or (0, 999)),
         source=f"lab file: {spec.get('source') or 'unverified (no source given)'}",
         app=spec.get("app"),
     )

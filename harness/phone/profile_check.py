@@ -115,7 +115,7 @@ def _fmt(value: Any, values: Mapping[str, Any], where: str) -> str:
     if value is None:
         return ""
     try:
-        return string.Formatter().vformat(str(value), (), values)  # type: ignore[arg-type]
+        return string.Formatter().vformat(str(value), (), values)
     except (ValueError, IndexError) as exc:
         raise UsageError(f"{where}: {value!r} is not a valid profile text ({exc}); write a literal "
                          "{ or } as {{ or }}") from None

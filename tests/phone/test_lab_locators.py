@@ -33,7 +33,8 @@ def _lab(locators: dict) -> Lab:
     ({"end_call": [{"id": "endCall", "app": "InCallService"}]}, "is not a bundle id"),
     ({"end_call": [{"id": "endCall", "colour": "red"}]}, "locators.end_call[0].colour: unknown key"),
 ])
-def test_the_schema_refuses_an_unknown_recipe_or_a_query_wda_would_refuse(locators: dict, message: str) -> None:
+def test_the_schema_refuses_an_unknown_recipe_or_a_query_wda_would_refuse(locators: dict,
+                                                                          message: str) -> None:
     with pytest.raises(UsageError) as info:
         _lab(locators)
     assert message in str(info.value)
@@ -42,7 +43,8 @@ def test_the_schema_refuses_an_unknown_recipe_or_a_query_wda_would_refuse(locato
 def test_a_valid_entry_becomes_a_locator_tried_before_the_harness_own() -> None:
     lab = _lab({"answer_call": [PICK_UP], "reset_confirm": [{"alert_button": "Reset"}]})
     (loc,) = lab_tables(lab.locator_specs())["answer_call"]
-    assert loc.selector == {"name": "Pick up", "className": "Button"} and loc.source.startswith("lab file: survey")
+    assert loc.selector == {"name": "Pick up", "className": "Button"}
+    assert loc.source.startswith("lab file: survey")
     phone = Phone("http://127.0.0.1:9", ios_version="17.5.1", locators=lab_tables(lab.locator_specs()))
     assert phone._ordered("answer_call")[0] == loc
     assert lab_tables(lab.locator_specs())["reset_confirm"][0].alert_button == "Reset"

@@ -46,7 +46,7 @@ def test_a_page_source_is_read_as_wda_writes_it() -> None:
     assert root.type == "Application" and root.frame == (0, 0, 393, 852)
     accept = [n for n in root.walk() if n.type == "Button"][1]
     assert (accept.identifier, accept.label, accept.name) == ("acceptCall", "Accept", "acceptCall")
-    text = [n for n in root.walk() if n.type == "StaticText"][0]
+    text = next(n for n in root.walk() if n.type == "StaticText")
     assert (text.identifier, text.label) == ("", "+1 (555) 010-0002")  # name == label: no identifier
     with pytest.raises(ValueError, match="not an XML page source"):
         parse_source("<unclosed")
@@ -55,7 +55,8 @@ def test_a_page_source_is_read_as_wda_writes_it() -> None:
 def test_locators_become_the_query_facebook_wda_sends() -> None:
     by = {loc.label: query_of(loc) for loc in L.ANSWER_CALL}
     assert by["InCallService id=acceptCall"] == ("id", "acceptCall")
-    assert by["SpringBoard button name=Accept"] == ("class chain", "**/XCUIElementTypeButton[`name == 'Accept'`]")
+    assert by["SpringBoard button name=Accept"] == ("class chain",
+                                                    "**/XCUIElementTypeButton[`name == 'Accept'`]")
     assert by["button label BEGINSWITH Accept"][0] == "predicate string"
 
 
@@ -100,7 +101,8 @@ def test_phone_numbers_in_every_way_ios_writes_them_are_scrubbed(text: str) -> N
 def test_apple_ids_names_and_possessive_device_names_are_scrubbed() -> None:
     s = Scrubber()
     s.add_names(["Sam's iPhone", "Caller iPhone", "Dana Scully"])
-    out = s.text("FaceTime Audio sam.doe+lab@icloud.com, Dana Scully on Sam's iPhone, Alex\u2019s AirPods Pro")
+    out = s.text("FaceTime Audio sam.doe+lab@icloud.com, Dana Scully on Sam's iPhone, "
+                 "Alex\u2019s AirPods Pro")
     assert "icloud" not in out and "Dana" not in out and "Sam" not in out and "Alex" not in out
     assert out == "FaceTime Audio [apple id], [name] on [name], [name]\u2019s AirPods Pro"
     assert s.found_in(out) == []
@@ -138,7 +140,8 @@ def test_the_raw_log_file_is_read_back_and_sliced_by_the_phones_time() -> None:
     assert lines[0].subsystem == "com.apple.coremedia" and lines[2].message == "two\nlines"
     start = int(t0.timestamp() * 1e9)
     kept = device_log.window(lines, start, start + int(2.5e9))
-    assert [x.process for x in kept] == ["audiomxd", "InCallService"]  # the kernel line is not a survey process
+    # the kernel line is not a survey process
+    assert [x.process for x in kept] == ["audiomxd", "InCallService"]
     assert device_log.rate(lines, start, start + int(4e9)) == 1.0
 
 

@@ -59,7 +59,8 @@ def test_a_surveyed_file_replaces_its_screens_and_keeps_the_rest_of_its_major(tm
 @pytest.mark.parametrize(("over", "message"), [
     ({"extends": 19}, "extends 19, which has no shipped profile"),
     ({"defaults": {"dial_prompt": "maybe"}}, "dial_prompt='maybe' is not a value of dial_prompt"),
-    ({"screens": {"incoming.banner": {**BANNER, "provenance": "seen somewhere"}}}, "starts with neither a key"),
+    ({"screens": {"incoming.banner": {**BANNER, "provenance": "seen somewhere"}}},
+     "starts with neither a key"),
     ({"ios": "18"}, "not a phone profile"),
 ])
 def test_a_bad_profile_file_is_refused_naming_the_problem(tmp_path: Path, over: dict, message: str) -> None:
@@ -68,7 +69,8 @@ def test_a_bad_profile_file_is_refused_naming_the_problem(tmp_path: Path, over: 
     assert message in str(info.value)
 
 
-def test_a_virtual_phone_replays_the_surveyed_screen_and_what_its_elements_did(scene: Scene, tmp_path) -> None:
+def test_a_virtual_phone_replays_the_surveyed_screen_and_what_its_elements_did(scene: Scene,
+                                                                               tmp_path) -> None:
     surveyed = profiles.load_file(_write(tmp_path))
     caller = scene.add_phone(ios="18.2", number="+15550100001", name="A")
     dut = scene.add_phone(ios="18.2", number="+15550100002", name="B", profile=surveyed)

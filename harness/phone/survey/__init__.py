@@ -176,7 +176,8 @@ def write(out: Path, walk: Walk, device: dict[str, Any], lines: dict[str, list[d
         if w.base == "settings.bluetooth" and not profile.bluetooth_rows(w):
             w.notes.append("no paired-device rows (Connected / Not Connected) to replay")
     if "music" in by_name:
-        profile.music_toggle(by_name["music"], next((w for w in written if w.name.startswith("music@")), None))
+        toggled = next((w for w in written if w.name.startswith("music@")), None)
+        profile.music_toggle(by_name["music"], toggled)
     m = walk.measures
     facts = profile.facts(walk, written, statistics.median(m.find_s) if m.find_s else None,
                           statistics.median(m.source_s) if m.source_s else None)
@@ -193,7 +194,8 @@ def write(out: Path, walk: Walk, device: dict[str, Any], lines: dict[str, list[d
     if log_section:
         doc["log"] = log_section
     doc["survey"] = {
-        "device": {"model": model, "model_name": device.get("model_name"), "ios": ios_version, "build": build},
+        "device": {"model": model, "model_name": device.get("model_name"), "ios": ios_version,
+                   "build": build},
         "date": date,
         "provenance": provenance,
         "facts": {k: {"value": v, "seen": why} for k, (v, why) in facts.items()},
@@ -221,7 +223,8 @@ def write(out: Path, walk: Walk, device: dict[str, Any], lines: dict[str, list[d
             results = [evaluate(locs, c.view()) for c in views]
             recipes[table] = [{"locator": loc.label, "source": loc.source,
                                "matched": any(r[i].matched for r in results),
-                               "found": next((r[i].found[0].describe() for r in results if r[i].matched), None),
+                               "found": next((r[i].found[0].describe() for r in results if r[i].matched),
+                                             None),
                                "searched": results[0][i].searched if results else None}
                               for i, loc in enumerate(locs)]
         states_json.append({
@@ -275,10 +278,12 @@ def _log_section(walk: Walk, per_state: dict[str, dict[str, Any]], provenance: s
         out["audio_daemon"] = {"process": process,
                                "subsystem": max(set(subsystems), key=subsystems.count) if subsystems else "",
                                "category": "", "provenance": provenance}
-    ringing = [x for x in lines("incoming-app", "incoming-home", "incoming-locked") if x.process == "InCallService"]
+    ringing = [x for x in lines("incoming-app", "incoming-home", "incoming-locked")
+               if x.process == "InCallService"]
     ended = [x for x in lines("ended", "declined", "in-call-locked") if x.process == "callservicesd"]
     call: dict[str, Any] = {}
-    pick = {"ringing": next((x for x in ringing if "ring" in x.message.lower()), ringing[0] if ringing else None),
+    pick = {"ringing": next((x for x in ringing if "ring" in x.message.lower()),
+                            ringing[0] if ringing else None),
             "audio_state": next((x for x in ringing if "audio" in x.message.lower()), None),
             "ended": next((x for x in ended if "call" in x.message.lower()), ended[0] if ended else None)}
     for key, line in pick.items():

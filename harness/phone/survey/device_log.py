@@ -19,6 +19,7 @@ really wrote, and the lab marks it verified after reading them.
 from __future__ import annotations
 
 import datetime
+import itertools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -27,8 +28,8 @@ from pathlib import Path
 SURVEY_PROCESSES = ("audiomxd", "mediaserverd", "SpringBoard", "InCallService", "callservicesd")
 """The processes a state's slice keeps: the audio daemons (audiomxd on iOS 17+, mediaserverd before:
 iOS 18.2 decompile, REV Q3.1), SpringBoard, the in-call UI and the call daemon (REV Q1.5)."""
-_LINE = re.compile(r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}) (\S+?)\[(\d+)\] <([\w-]+)>(?: (\S*?):(\S*))? "
-                   r"(.*)$")
+_LINE = re.compile(r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}) (\S+?)\[(\d+)\] <([\w-]+)>"
+                   r"(?: (\S*?):(\S*))? (.*)$")
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,9 @@ INTERRUPTION_WORDS = re.compile(r"nterrupt", re.I)
 _TYPE = re.compile(r"\b(began|ended)\b")
 _BUNDLE = re.compile(r"\b(?:[A-Za-z0-9-]+\.){2,}[A-Za-z0-9-]+\b")
 _SHOULD_RESUME = re.compile(r"(?i:shouldResume)\s*[:=]\s*([01])\b")
-TYPE_GROUP, BUNDLE_GROUP, RESUME_GROUP = r"(?P<type>began|ended)", r"(?P<bundle>[\w.-]+)", r"(?P<should_resume>[01])"
+TYPE_GROUP = r"(?P<type>began|ended)"
+BUNDLE_GROUP = r"(?P<bundle>[\w.-]+)"
+RESUME_GROUP = r"(?P<should_resume>[01])"
 
 
 def interruption_lines(lines: Iterable[LogLine], audio_processes: Iterable[str]) -> list[LogLine]:
@@ -129,7 +132,7 @@ def suggest_pattern(message: str, bundle: str | None = None) -> str | None:
     if resume is not None:
         spans.append((resume.start(1), resume.end(1), RESUME_GROUP))
     spans.sort()
-    if any(a[1] > b[0] for a, b in zip(spans, spans[1:], strict=False)):
+    if any(a[1] > b[0] for a, b in itertools.pairwise(spans)):
         return None  # the words overlap: no pattern from this line
     out, pos = [], 0
     for start, end, group in spans:

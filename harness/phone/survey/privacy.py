@@ -33,7 +33,8 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$|^\d{1,2}[./]\d{1,2}[./]\d{2,4}$|^\d+\.\
 EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
 DEVICE_WORDS = ("iPhone", "iPad", "AirPods", "Apple Watch", "Watch", "MacBook", "Mac", "Beats", "HomePod",
                 "Headphones", "Buds", "Car", "Speaker")
-POSSESSIVE = re.compile(r"\b[A-Z][\w\-]*(?:\s[A-Z][\w\-]*)?['\u2019]s(?=\s(?:" + "|".join(DEVICE_WORDS) + r")\b)")
+POSSESSIVE = re.compile(r"\b[A-Z][\w\-]*(?:\s[A-Z][\w\-]*)?['\u2019]s(?=\s(?:"
+                        + "|".join(DEVICE_WORDS) + r")\b)")
 NUMBER_TEXT, APPLE_ID_TEXT, NAME_TEXT = "[phone number]", "[apple id]", "[name]"
 
 

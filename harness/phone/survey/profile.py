@@ -115,15 +115,16 @@ def _covers(nodes: list[Node], size: tuple[int, int]) -> bool:
     return any(n.frame[2] * n.frame[3] >= FULL_SHARE * area for n in nodes)
 
 
-def overlay(cap: Capture, base: Capture | None, prefer: tuple[str, ...] = ()) -> tuple[str, list[Node]] | None:
+def overlay(cap: Capture, base: Capture | None,
+            prefer: tuple[str, ...] = ()) -> tuple[str, list[Node]] | None:
     """(owner, new top-level nodes) of the app with the most new controls (``prefer`` first on a tie,
     then InCallService, then SpringBoard); None when nothing is new."""
     options = []
     for bundle, tree in cap.trees.items():
         new = new_subtrees(tree, base.trees.get(bundle) if base is not None else None)
         if new:
-            rank = (prefer + (IN_CALL_SERVICE, SPRINGBOARD)).index(bundle) \
-                if bundle in (prefer + (IN_CALL_SERVICE, SPRINGBOARD)) else 99
+            order = (*prefer, IN_CALL_SERVICE, SPRINGBOARD)
+            rank = order.index(bundle) if bundle in order else 99
             options.append((_controls(new), sum(1 for t in new for _ in t.walk()), -rank, bundle, new))
     if not options:
         return None
@@ -413,8 +414,9 @@ class Writer:
         for key in ("action", "slide_action"):
             if key in n.extra:
                 out[key] = n.extra[key]
-        out["provenance"] = self.provenance + (f" (tapped: {n.extra['tapped']})" if "tapped" in n.extra else "") \
-            + (f" (action inferred: {n.extra['inferred']})" if "inferred" in n.extra else "")
+        tapped = f" (tapped: {n.extra['tapped']})" if "tapped" in n.extra else ""
+        inferred = f" (action inferred: {n.extra['inferred']})" if "inferred" in n.extra else ""
+        out["provenance"] = self.provenance + tapped + inferred
         if n.children:
             out["children"] = [self.node(c, party) for c in n.children]
         return out
@@ -481,7 +483,8 @@ def facts(walk: Walk, written: list[Written], find_median: float | None,
                                      f"Reset Media Services went the {walk.reset_path} way")
     if find_median is not None and source_median is not None:
         value = wda_latency(find_median, source_median)
-        out["wda_latency"] = (value, f"median find {find_median:.3f} s, median page source {source_median:.3f} s")
+        out["wda_latency"] = (value, f"median find {find_median:.3f} s, "
+                                     f"median page source {source_median:.3f} s")
     return out
 
 

@@ -16,11 +16,13 @@ MAX_LOG_LINES = 200
 
 STYLE = """
 body { font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #222; max-width: 1400px; }
-h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; border-top: 1px solid #ccc; padding-top: 1em; }
+h1 { font-size: 1.5em; }
+h2 { font-size: 1.2em; margin-top: 2em; border-top: 1px solid #ccc; padding-top: 1em; }
 table { border-collapse: collapse; margin: .5em 0; } td, th { border: 1px solid #ddd; padding: 2px 6px;
   text-align: left; vertical-align: top; }
 .reached { color: #186a1b; } .unreachable { color: #b00020; } .note { color: #6a4c00; }
-.state { display: flex; gap: 2em; align-items: flex-start; } .state img { width: 260px; border: 1px solid #999; }
+.state { display: flex; gap: 2em; align-items: flex-start; }
+.state img { width: 260px; border: 1px solid #999; }
 .yes { color: #186a1b; font-weight: bold; } .no { color: #999; }
 pre { background: #f6f6f6; padding: .5em; max-height: 24em; overflow: auto; font-size: 12px; }
 code { background: #f0f0f0; padding: 0 3px; }
@@ -37,7 +39,8 @@ def render(summary: dict[str, Any]) -> str:
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>Phone survey: {_e(device.get('model'))} iOS {_e(device.get('ios'))}</title>",
         f"<style>{STYLE}</style></head><body>",
-        f"<h1>Phone survey: {_e(device.get('model_name') or device.get('model'))} ({_e(device.get('model'))}), "
+        f"<h1>Phone survey: {_e(device.get('model_name') or device.get('model'))} "
+        f"({_e(device.get('model'))}), "
         f"iOS {_e(device.get('ios'))} ({_e(device.get('build'))}), {_e(summary.get('date'))}</h1>",
         f"<p>Profile: <a href='{_e(summary.get('profile'))}'>{_e(summary.get('profile'))}</a> "
         f"(provenance <code>{_e(summary.get('provenance'))}</code>). This page and <code>raw/</code> hold "
@@ -67,7 +70,8 @@ def render(summary: dict[str, Any]) -> str:
                  "<th>profile screen</th></tr>")
     for s in states:
         parts.append(f"<tr><td><a href='#{_e(s['name'])}'>{_e(s['name'])}</a></td><td>{_e(s['phone'])}</td>"
-                     f"<td class='{_e(s['status'])}'>{_e(s['status'])}</td><td>{_e(s.get('screen') or '')}</td></tr>")
+                     f"<td class='{_e(s['status'])}'>{_e(s['status'])}</td>"
+                     f"<td>{_e(s.get('screen') or '')}</td></tr>")
     parts.append("</table>")
     for s in states:
         parts.append(_state(s))
@@ -84,15 +88,17 @@ def _state(s: dict[str, Any]) -> str:
     cap = s.get("capture") or {}
     folder = s.get("folder") or ""
     if cap.get("screenshot"):
-        out.append(f"<a href='{_e(folder)}/{_e(cap['screenshot'])}'><img class='screenshot' alt='{_e(s['name'])}' "
-                   f"src='{_e(folder)}/{_e(cap['screenshot'])}'></a>")
+        shot = f"{_e(folder)}/{_e(cap['screenshot'])}"
+        out.append(f"<a href='{shot}'><img class='screenshot' alt='{_e(s['name'])}' src='{shot}'></a>")
     out.append("<div>")
     if cap:
+        searched = cap.get("searched") or {}
         files = ", ".join(f"<a href='{_e(folder)}/{_e(f)}'>{_e(app)}</a> (WDA searched "
-                          f"{_e((cap.get('searched') or {}).get(app))})" for app, f in (cap.get("sources") or {}).items())
+                          f"{_e(searched.get(app))})" for app, f in (cap.get("sources") or {}).items())
+        screen = f"; screen in the profile: <code>{_e(s['screen'])}</code>" if s.get("screen") else ""
         out.append(f"<p>Sources: {files}; auto-detected app <code>{_e(cap.get('auto_detected'))}</code>"
                    f"{'; ' + _e(s['pages']) + ' more page(s) scrolled' if s.get('pages') else ''}"
-                   f"{'; screen in the profile: <code>' + _e(s['screen']) + '</code>' if s.get('screen') else ''}"
+                   f"{screen}"
                    "</p>")
         for err in cap.get("errors") or []:
             out.append(f"<p class='unreachable'>{_e(err)}</p>")
@@ -103,7 +109,8 @@ def _state(s: dict[str, Any]) -> str:
                    "<tr><th></th><th>locator</th><th>WDA searched</th><th>found</th><th>source</th></tr>")
         for r in rows:
             mark = "<span class='yes'>&#10003;</span>" if r["matched"] else "<span class='no'>&#10007;</span>"
-            out.append(f"<tr class='{'match' if r['matched'] else 'miss'}'><td>{mark}</td><td>{_e(r['locator'])}</td>"
+            out.append(f"<tr class='{'match' if r['matched'] else 'miss'}'><td>{mark}</td>"
+                       f"<td>{_e(r['locator'])}</td>"
                        f"<td>{_e(r.get('searched') or 'alert API')}</td><td>{_e(r.get('found') or '')}</td>"
                        f"<td>{_e(r['source'])}</td></tr>")
         out.append("</table>")
@@ -124,7 +131,7 @@ def _state(s: dict[str, Any]) -> str:
     pattern = s.get("suggested_pattern")
     out.append("<p>Suggested <code>system_log.interruption_pattern</code>: "
                + (f"<code class='pattern'>{_e(pattern)}</code> (check it against the lines above before "
-                  "marking it verified in lab.yaml)" if pattern else "none: no audio-daemon line here names a "
-                  "client and began/ended") + "</p>")
+                  "marking it verified in lab.yaml)" if pattern
+                  else "none: no audio-daemon line here names a client and began/ended") + "</p>")
     out.append("</div></div>")
     return "\n".join(out)

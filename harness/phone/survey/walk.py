@@ -22,6 +22,7 @@ unreachable ones are the findings.
 from __future__ import annotations
 
 import contextlib
+import functools
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -218,7 +219,7 @@ class Walk:
                 self.say(f"    {role} did not reach the baseline: {' '.join(str(exc).split())[:200]}")
 
     @contextlib.contextmanager
-    def observing(self, role: str, handlers: dict[str, Callable[[], None]]) -> Iterator[None]:
+    def observing(self, role: str, handlers: dict[str, Callable[[], object]]) -> Iterator[None]:
         """While the body runs, a recipe of ``role``'s phone reaching one of ``handlers``' points
         runs that handler (a failing handler is noted, never raised into the recipe)."""
         ui = self.phone(role).ui
@@ -285,7 +286,8 @@ class Walk:
         if not number:
             for name in ("dial-prompt", "incoming-app", "incoming-home", "incoming-locked"):
                 self.unreachable(name, "dut", "a call from the caller",
-                                 f"the lab file gives {self.dut.name} no phone_number: the caller cannot dial it")
+                                 f"the lab file gives {self.dut.name} no phone_number: "
+                                 "the caller cannot dial it")
             return
         with self.state("caller-home", "caller", "the caller's home screen (what its dial prompt covers)"):
             self.caller.ui.home()
@@ -324,8 +326,8 @@ class Walk:
                             ("end_call",)):
                 before = len(self.dut.ui.matched)
                 self.dut.ui.answer_call()
-                match = self.matched_since("dut", before, "answer_call")
-                self.act("incoming-locked", "answer_call", match, "call.accept")
+                answered = self.matched_since("dut", before, "answer_call")
+                self.act("incoming-locked", "answer_call", answered, "call.accept")
                 time.sleep(1.0)
                 self.save(self.states["in-call-locked"])
                 self.caller.ui.end_call()
@@ -405,7 +407,7 @@ class Walk:
             state = self.declare(name, "dut", about, ("siri_shown",), "home")
             with self.state(name, "dut", about):
                 ui.home()
-                with self.observing("dut", {"siri-asked": lambda s=state: self.save(s, apps)}):
+                with self.observing("dut", {"siri-asked": functools.partial(self.save, state, apps)}):
                     ui.siri(text)
                 if state.capture is None:
                     self.save(state, apps)
@@ -430,7 +432,8 @@ class Walk:
             self.save(ending)
             before = len(ui.matched)
             ui.stop_timer(timeout=5.0)
-            self.act("timer-ending", "timer_stop", self.matched_since("dut", before, "stop_timer"), "timer.stop")
+            stopped = self.matched_since("dut", before, "stop_timer")
+            self.act("timer-ending", "timer_stop", stopped, "timer.stop")
 
     # -- Control Center, Settings, Music -------------------------------------------------------------
 
@@ -512,7 +515,8 @@ class Walk:
         with self.state("music-playing", "dut", playing.about):
             before = len(ui.matched)
             ui.play_other_audio()
-            self.act("music", "music_play", self.matched_since("dut", before, "play_other_audio"), "music.toggle")
+            played = self.matched_since("dut", before, "play_other_audio")
+            self.act("music", "music_play", played, "music.toggle")
             time.sleep(1.0)
             self.save(playing)
             ui.stop_other_audio()
