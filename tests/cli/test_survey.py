@@ -17,6 +17,7 @@ import re
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,6 +87,45 @@ def surveys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Survey]:
         out[name] = Survey(name, base / "out", run, seconds, {k: resolved[k] for k in OBSERVED}, lab)
         print(f"survey {name} (iOS {ios}, {' '.join(chosen) or 'default variants'}): {seconds:.1f} s")
     return out
+
+
+def _mutate(sim, udid: str, mutations: list[str]) -> None:
+    """The virtual phone's SpringBoard without these profile elements (as after an iOS update)."""
+    req = urllib.request.Request(f"{sim.control_url}/phones/{udid}/springboard/mutations",
+                                 data=json.dumps({"mutations": mutations}).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        r.read()
+
+
+@pytest.mark.slow
+def test_a_state_it_cannot_reach_is_recorded_with_why_and_the_survey_goes_on(tmp_path: Path) -> None:
+    """Two ways a real lab's survey misses states: the lab file gives the DUT no number (no call can
+    ring: every call state is unreachable, saying to add it) and a recipe misses (Control Center's
+    elements gone from SpringBoard, as after an iOS update). The survey still exits 0 with every
+    state recorded, and the report says which and why."""
+    with start_lab_process(tmp_path / "lab", phones=2, ios_versions="18.2") as sim:
+        doc = yaml.safe_load(sim.lab_yaml.read_text())
+        dut = next(d for d in doc["devices"] if d["name"] == "Virtual iPhone A")
+        dut.pop("phone_number")
+        lab = tmp_path / "lab-without-number.yaml"
+        lab.write_text(yaml.safe_dump(doc, sort_keys=False))
+        _mutate(sim, dut["udid"], ["cc.view", "cc.bluetooth"])
+        run = harness("phone", "survey", "--lab", str(lab), "--device", "Virtual iPhone A", "--caller",
+                      "Virtual iPhone B", "--out", str(tmp_path / "out"), "--log-window", "1", "--timer", "3")
+    assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
+    status = {st["name"]: (st["status"], st["why"])
+              for st in json.loads((tmp_path / "out" / "survey.json").read_text())["states"]}
+    assert tuple(status) == STATES
+    calls = STATES[STATES.index("caller-home"):STATES.index("in-call-locked") + 1]
+    unreachable = {k for k, (st, _why) in status.items() if st != "reached"}
+    assert unreachable == {*calls, "control-center"}, status
+    assert all("no phone_number" in status[k][1] and "add it to lab.yaml" in status[k][1] for k in calls)
+    assert "open_control_center found none of its locators" in status["control-center"][1]
+    assert f"{len(STATES) - len(unreachable)} of {len(STATES)} states reached; unreachable: " in run.stdout
+    html = (tmp_path / "out" / "survey.html").read_text()
+    assert html.count("class='unreachable'>unreachable") >= len(unreachable)
+    assert (tmp_path / "out" / "profile.yaml").exists()
 
 
 def test_the_compact_set_covers_every_value_of_every_observed_variant() -> None:

@@ -16,6 +16,7 @@ import yaml
 from harness.phone import survey
 from harness.phone.profile_check import check_profile
 from harness.phone.survey.privacy import Scrubber
+from harness.phone.survey.walk import STATES
 from tests.iphone.conftest import pick, report
 
 pytestmark = pytest.mark.iphone
@@ -34,6 +35,7 @@ def test_the_survey_records_every_state_and_writes_a_profile_without_personal_da
     report(out_dir, "survey", reached=result.reached, of=len(states), facts=summary["facts"],
            measured=summary["measured"],
            unreachable={k: s["why"] for k, s in states.items() if s["status"] != "reached"})
+    assert tuple(states) == STATES  # every state recorded, in the walk's order
     assert all(s["status"] in ("reached", "unreachable") for s in states.values())
     assert all(s["why"] for s in states.values() if s["status"] == "unreachable")
     assert states["home"]["status"] == "reached" and summary["measured"]["log_lines_per_s"].get("idle")

@@ -48,6 +48,15 @@ FIND_PROBES = 8
 """Finds timed at the home screen for WDA's find latency."""
 PROBE_NAME = "harness-survey-latency-probe"
 """A name no element has: the find walks the whole tree and answers nothing."""
+STATES = ("home", "locked", "caller-home", "app-in-front", "dial-prompt", "incoming-app", "answered",
+          "in-call", "ended", "incoming-home", "declined", "incoming-locked", "in-call-locked",
+          "siri-question", "siri-music", "timer-set", "timer-ending", "control-center", "settings-root",
+          "settings-bluetooth", "settings-developer", "reset-sheet", "music", "music-playing")
+"""Every state a survey records, in the walk's order: each is reached, or recorded unreachable with
+why (one the walk could not even attempt names the state before it that failed)."""
+CALLER_STATES = ("caller-home", "dial-prompt")
+CALL_STATES = STATES[STATES.index("caller-home"):STATES.index("in-call-locked") + 1]
+"""The states of the calls: none is reachable without a caller and the DUT's number."""
 
 
 @dataclass
@@ -253,6 +262,19 @@ class Walk:
         self.settings()
         self.music()
         self.baseline()
+        self.complete()
+
+    def complete(self) -> None:
+        """Every state of :data:`STATES` recorded, in that order: one the walk never attempted (a
+        branch skipped after an earlier failure) is unreachable, naming the failure before it."""
+        for i, name in enumerate(STATES):
+            if name in self.states:
+                continue
+            failed = [self.states[n] for n in STATES[:i] if n in self.states and not self.states[n].reached]
+            why = (f"not attempted: {failed[-1].name} was not reached ({failed[-1].why[:200]})" if failed
+                   else "not attempted")
+            self.unreachable(name, "caller" if name in CALLER_STATES else "dut", name, why)
+        self.states = {**{n: self.states[n] for n in STATES}, **self.states}
 
     def screens_at_rest(self) -> None:
         ui = self.dut.ui
@@ -277,18 +299,16 @@ class Walk:
     # -- calls ---------------------------------------------------------------------------------------
 
     def calls(self) -> None:
-        if self.caller is None:
-            for name in ("dial-prompt", "incoming-app", "answered", "in-call", "ended", "incoming-home",
-                         "declined", "incoming-locked", "in-call-locked"):
-                self.unreachable(name, "dut", "a call from the caller", "no caller phone (--caller)")
-            return
         number = self.dut.spec.phone_number
-        if not number:
-            for name in ("dial-prompt", "incoming-app", "incoming-home", "incoming-locked"):
-                self.unreachable(name, "dut", "a call from the caller",
-                                 f"the lab file gives {self.dut.name} no phone_number: "
-                                 "the caller cannot dial it")
+        why = ("no caller phone (--caller)" if self.caller is None else
+               f"the lab file gives {self.dut.name} no phone_number: the caller cannot dial it "
+               "(add it to lab.yaml)" if not number else None)
+        if why is not None:
+            for name in CALL_STATES:
+                self.unreachable(name, "caller" if name in CALLER_STATES else "dut", "a call from the caller",
+                                 why)
             return
+        assert self.caller is not None and number
         with self.state("caller-home", "caller", "the caller's home screen (what its dial prompt covers)"):
             self.caller.ui.home()
             self.save(self.states["caller-home"])
