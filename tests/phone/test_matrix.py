@@ -18,6 +18,7 @@ import pytest
 from harness import ios
 from harness.phone import Phone
 from harness.sim.carrier import TEL
+from harness.sim.versions import full_version
 from harness.timeline import Timeline
 from tests.phone.test_calls import ENV
 from tests.wda.scene import VOICE_APP, Scene, ScenePhone, scene_fixture
@@ -42,7 +43,7 @@ def lab() -> Iterator[Lab]:
     for scene in scene_fixture():  # the scene fixture's teardown (and its WDA-bug check) runs after
         phones = {
             major: scene.add_phone(
-                ios=ios.DEFAULT_VERSIONS[major],
+                ios=full_version(str(major)),
                 number=number(major),
                 apple_id=f"v{major}@example.com",
                 name=f"iOS {major}",
