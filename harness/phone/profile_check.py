@@ -64,6 +64,10 @@ RECIPE_SCREENS: dict[str, tuple[tuple[str, Mapping[str, str]], ...]] = {
 """Which profile screens each recipe table acts on (the profile format's screen names;
 ``music``'s toggle reads Play or Pause by the player's state). A screen named ``NAME@STATE`` (a
 survey's second observation of NAME, e.g. the banner over the home screen) counts as NAME."""
+ONLY_IN_STATES: dict[str, tuple[str, ...]] = {"music_play": ("music",), "music_pause": ("music-playing",)}
+"""Tables that act on only some of a screen's survey observations (``NAME@STATE``): Music's Play
+button is on the paused player (the survey's ``music`` state), its Pause button on the playing one
+(``music-playing``); the screen's own template holds both (a ``when:`` on the player's state)."""
 RECORDED_ONLY = frozenset({"siri_shown"})
 """Tables whose miss a recipe records instead of failing (Siri's UI may be outside XCTest's tree,
 REV Q6): a miss here warns."""
@@ -187,7 +191,10 @@ def screens_of(recipe: str, profile: PhoneProfile) -> list[tuple[str, Mapping[st
     """The profile's screens ``recipe`` acts on (with the sample values to fill them with)."""
     out = []
     for base, values in RECIPE_SCREENS[recipe]:
-        out += [(name, values) for name in profile.screens if name.partition("@")[0] == base]
+        for name in profile.screens:
+            screen, _at, state = name.partition("@")
+            if screen == base and (not state or state in ONLY_IN_STATES.get(recipe, (state,))):
+                out.append((name, values))
     return out
 
 

@@ -25,6 +25,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 NUMBER = re.compile(r"(?<![\w@])\+?\(?\d[\d\s()\-\u2010\u2011\u2012\u00a0.]{5,}\d(?![\w@])")
 """A run that may be a phone number: digits with spaces, parentheses, hyphens (also the
@@ -103,4 +104,22 @@ class Scrubber:
         left = [n for n in self.names if n in text]
         left += [m.group(0) for m in NUMBER.finditer(text) if _is_number(m.group(0))]
         left += EMAIL.findall(text)
+        return left
+
+    def found_in_doc(self, doc: Any) -> list[str]:
+        """:meth:`found_in` over every text of a loaded profile (keys and values; integers of 7 or
+        more digits too), not over its YAML: a block list of frame numbers (``- 0``, ``- 390``, ...)
+        reads like a phone number's digits and separators."""
+        left: list[str] = []
+        stack = [doc]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, dict):
+                stack += [*item.keys(), *item.values()]
+            elif isinstance(item, list | tuple):
+                stack += list(item)
+            elif isinstance(item, str):
+                left += self.found_in(item)
+            elif isinstance(item, int) and not isinstance(item, bool) and abs(item) >= 1_000_000:
+                left += self.found_in(str(item))
         return left
