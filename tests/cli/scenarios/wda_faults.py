@@ -23,19 +23,19 @@ def inject(lab, dut, route: str, error: str, message: str = "") -> None:
 
 def test_wda_unknown_error(lab, dut) -> None:
     inject(lab, dut, "/wda/homescreen", "unknown error", "Timeout waiting for the Home screen")
-    dut.phone.home()
+    dut.ui.home()
 
 
 def test_wda_passcode_locked(lab, dut) -> None:
     inject(lab, dut, "/wda/unlock", "unknown error", UNLOCK_TIMEOUT)
-    dut.phone.unlock()
+    dut.ui.unlock()
 
 
 def test_wda_invalid_element_state(lab, dut) -> None:
     inject(lab, dut, "/wda/tap", "invalid element state", "The element is not hittable")
-    dut.phone.reset_media_services()
+    dut.ui.reset_media_services()
 
 
 def test_wda_no_such_element(lab, dut) -> None:
     inject(lab, dut, "/element/:uuid/rect", "no such element", "The element is gone")
-    dut.phone.reset_media_services()
+    dut.ui.reset_media_services()
