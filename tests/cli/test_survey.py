@@ -29,19 +29,19 @@ from harness.errors import ExitCode
 from harness.lab.schema import Lab
 from harness.lab.virtual import start_lab_process
 from harness.phone.survey.privacy import Scrubber
-from harness.phone.survey.profile import WDA_LATENCY
+from harness.phone.survey.profile import LOG_VOLUME_IDLE, QUIET_BELOW, WDA_LATENCY
 from harness.sim import profiles, variants
 from tests.report.chromium import open_page
 
 pytestmark = pytest.mark.slow  # four surveys on virtual labs at once (~5 min), then a catalog run (~3 min)
 ROOT = Path(__file__).resolve().parents[2]
 OBSERVED = ("dial_prompt", "incoming_call", "second_accept", "timer_ending", "siri_ui", "offscreen_cells",
-            "reset_confirmation", "wda_latency")
-"""The variants a survey observes (the others are not visible to it: the log volume is not wired to the
-virtual phone's stream yet, Live Voicemail and the audio daemon's line need an app in a call)."""
+            "reset_confirmation", "wda_latency", "log_volume")
+"""The variants a survey observes (the others are not visible to it: Live Voicemail and the audio
+daemon's line need an app in a call, a passcode or a replaced WDA session are lab set-up)."""
 REST = ("incoming_call=full-screen", "second_accept=incallservice", "timer_ending=banner",
         "siri_ui=siri-view-service", "offscreen_cells=present", "reset_confirmation=none",
-        "wda_latency=instant")
+        "wda_latency=instant", "log_volume=quiet")
 SURVEYS = {"default": ("18.2", ()), "field": ("18.2", ("field",)), "rest": ("17.5.1", REST)}
 STATES = ("home", "locked", "caller-home", "app-in-front", "dial-prompt", "incoming-app", "answered",
           "in-call", "ended", "incoming-home", "declined", "incoming-locked", "in-call-locked",
@@ -155,6 +155,11 @@ def test_the_compact_set_covers_every_value_of_every_observed_variant() -> None:
     for value, (find, source) in WDA_LATENCY.items():
         params = variants.params("wda_latency", value)
         assert (params["find"][0], params["source"][0]) == (find, source)
+    # ... and its log-volume table the profiles' idle rates
+    for major in profiles.majors():
+        table = profiles.load(major).log_volume
+        assert {v: float(r["idle"]) for v, r in table.items() if v != "quiet"} == LOG_VOLUME_IDLE
+        assert table["quiet"]["idle"] < QUIET_BELOW
 
 
 @pytest.mark.parametrize("name", list(SURVEYS))

@@ -180,7 +180,7 @@ def write(out: Path, walk: Walk, device: dict[str, Any], lines: dict[str, list[d
         profile.music_toggle(by_name["music"], toggled)
     m = walk.measures
     facts = profile.facts(walk, written, statistics.median(m.find_s) if m.find_s else None,
-                          statistics.median(m.source_s) if m.source_s else None)
+                          statistics.median(m.source_s) if m.source_s else None, rates.get("idle"))
     writer = profile.Writer(scrubber, provenance)
     major = int(ios_version.split(".")[0] or 0)
     doc: dict[str, Any] = {

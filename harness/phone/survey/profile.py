@@ -60,6 +60,13 @@ wda-latency evidence: finds 0.1-0.6 s with median 0.15 s and sources 0.2-1.2 s, 
 0.1-2 s and 0.4-2 s; harness/sim/profiles/variants.yaml, checked equal in tests/cli/test_survey.py):
 the surveyed phone's value is the nearest by both medians (on a log scale); below 0.03 s both, instant."""
 INSTANT_S = 0.03
+LOG_VOLUME_IDLE = {"typical": 1000.0, "heavy": 3000.0}
+"""The virtual lab's ``log_volume`` values as idle lines per second of the whole unified log (the
+log-volume evidence, harness/sim/profiles/ios*.yaml ``log_volume``, checked equal in
+tests/cli/test_survey.py): the surveyed phone's value is the nearest to its idle rate (log scale);
+below :data:`QUIET_BELOW` lines/s, quiet. A real phone streams hundreds to thousands a second
+(reference real-iphone.md H6): the survey measures it over ``--log-window`` seconds at the home screen."""
+QUIET_BELOW = 100.0
 SUBTITLE_WORDS = frozenset({"mobile", "home", "work", "iphone", "facetime audio", "facetime", "main",
                             "incoming call", "calling…", "calling...", "connected"})
 
@@ -445,8 +452,15 @@ def wda_latency(find_s: float, source_s: float) -> str:
     return min((v for v in WDA_LATENCY if v != "instant"), key=lambda v: distance(WDA_LATENCY[v]))
 
 
+def log_volume(idle_per_s: float) -> str:
+    """The ``log_volume`` value nearest to the measured idle rate (:data:`LOG_VOLUME_IDLE`)."""
+    if idle_per_s < QUIET_BELOW:
+        return "quiet"
+    return min(LOG_VOLUME_IDLE, key=lambda v: abs(math.log(idle_per_s / LOG_VOLUME_IDLE[v])))
+
+
 def facts(walk: Walk, written: list[Written], find_median: float | None,
-          source_median: float | None) -> dict[str, tuple[str, str]]:
+          source_median: float | None, idle_lines_per_s: float | None = None) -> dict[str, tuple[str, str]]:
     """The surveyed phone's value of each variant a survey observes: name -> (value, what showed it)."""
     states = walk.states
     out: dict[str, tuple[str, str]] = {}
@@ -485,6 +499,9 @@ def facts(walk: Walk, written: list[Written], find_median: float | None,
         value = wda_latency(find_median, source_median)
         out["wda_latency"] = (value, f"median find {find_median:.3f} s, "
                                      f"median page source {source_median:.3f} s")
+    if idle_lines_per_s is not None:
+        out["log_volume"] = (log_volume(idle_lines_per_s),
+                             f"{idle_lines_per_s:.0f} device-log lines/s at the home screen (every process)")
     return out
 
 
