@@ -222,3 +222,11 @@ def test_paired_device_rows_become_one_row_per_device_of_the_virtual_phone() -> 
     assert (row["label"], row["value"], row["action"]) == ("{name}", "{state}", "bt:{name}")
     assert row["children"][1]["action"] == "settings:bt-info:{name}"
     assert "Sam" not in str(doc)
+
+
+@pytest.mark.parametrize(("idle", "value"), [(0.0, "quiet"), (40.0, "quiet"), (350.0, "typical"),
+                                             (1001.5, "typical"), (1800.0, "heavy"), (4300.0, "heavy")])
+def test_the_log_volume_is_the_nearest_value_to_the_idle_rate(idle: float, value: str) -> None:
+    """A real phone's idle rate (hundreds to thousands of lines a second, real-iphone.md H6) picks
+    the nearest of the virtual phone's values on a log scale; nearly silent is quiet."""
+    assert profile.log_volume(idle) == value
