@@ -207,8 +207,9 @@ def test_the_profile_holds_no_phone_number_apple_id_or_name(surveys) -> None:
         assert "{caller}" in text and s.profile["survey"]["scrubbed"]["known number"] > 0
 
 
-async def test_the_report_opens_in_headless_chromium(surveys, tmp_path: Path) -> None:
-    s = surveys["field"]
+@pytest.mark.parametrize("name", ["default", "field"])
+async def test_the_report_opens_in_headless_chromium(surveys, name: str, tmp_path: Path) -> None:
+    s = surveys[name]
     page, close = await open_page((s.out / "survey.html").as_uri(), tmp_path / "chromium")
     try:
         dom = json.loads(await page.evaluate("""JSON.stringify({
