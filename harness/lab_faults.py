@@ -57,7 +57,8 @@ LAB_FAULTS: dict[str, LabFaultKind] = {
         LabFaultKind(TRUST_DENIED, "the phone refused to trust this host",
                      "Settings > General > Transfer or Reset > Reset Location & Privacy, then pair again"),
         LabFaultKind(PASSCODE_LOCKED, "the phone is locked with a passcode",
-                     "remove the passcode and set Auto-Lock to Never"),
+                     "unlock the phone, remove its passcode (Settings > Face ID & Passcode) and set "
+                     "Auto-Lock to Never"),
         LabFaultKind(NO_DDI, "no developer disk image is mounted",
                      "`pymobiledevice3 mounter auto-mount --udid UDID` (after every reboot)"),
         LabFaultKind(DEVELOPER_MODE_OFF, "Developer Mode is off",

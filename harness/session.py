@@ -28,6 +28,7 @@ from typing import Any
 from harness import baseline, contract
 from harness.audio.rig import AudioRig, apply_env
 from harness.device import Device, LogFilter, PortForward, use_usbmuxd
+from harness.device.errors import FIX_UNLOCK, PASSCODE_LOCKED, DeviceFault
 from harness.device.os_trace import DEVICE_LOG_RAW, dut_log_filter
 from harness.device.wda_keeper import WdaKeeper
 from harness.errors import AppFailure, LabFault
@@ -246,6 +247,15 @@ class LabSession:
         ``timeline``. Close it with :meth:`close_phone`."""
         self.keep_wda(spec, timeline)
         device = self.loop.run(Device.open(spec.udid, timeline=timeline))
+        if device.passcode_set:
+            # WebDriverAgent cannot unlock a phone with a passcode (fb_unlockScreen presses Home and
+            # times out; the evidence: harness/sim/profiles/sources.yaml `wda-unlock`): once Auto-Lock
+            # or a scenario locks it, the recipes miss.
+            # One lab fault naming the cause at the start, as `harness doctor` says, beats a miss later
+            # (the virtual lab's passcode=on variant; a real phone reports the same lockdown value).
+            self.loop.run(device.close(), timeout=15)
+            raise DeviceFault(f"{spec.name}: a passcode is set; fix: {FIX_UNLOCK}", PASSCODE_LOCKED,
+                              spec.udid)
         try:
             forward = self.loop.run(device.forward(spec.wda_port).start())
         except BaseException:

@@ -58,6 +58,13 @@ class Device:
     def ios_version(self) -> str:
         return str(self.lockdown.product_version)
 
+    @property
+    def passcode_set(self) -> bool | None:
+        """lockdownd's ``PasswordProtected`` among the values a paired host reads at connect (None when
+        the phone withheld it: not paired yet). The doctor reads the same value (``read_info``)."""
+        values = self.lockdown.all_values or {}
+        return bool(values["PasswordProtected"]) if "PasswordProtected" in values else None
+
     # -- identity ------------------------------------------------------------------------------
 
     async def info(self) -> DeviceInfo:

@@ -37,12 +37,12 @@ from harness.lab_faults import (
     TUNNEL_NEEDED,
     USBMUXD_DOWN,
     WDA_DOWN,
+    lab_fault,
 )
 
 DEVELOPER_SERVICES = ios.DEVELOPER_SERVICES
 
-FIX_UNLOCK = ("unlock the phone, remove its passcode (Settings > Face ID & Passcode) "
-              "and set Auto-Lock to Never")
+FIX_UNLOCK = lab_fault(PASSCODE_LOCKED).fix
 FIX_TRUST = "unlock the phone and tap Trust on the 'Trust This Computer?' dialog"
 FIX_PAIR = "pair it: `pymobiledevice3 lockdown pair --udid UDID`, then tap Trust on the phone"
 FIX_DDI = ("mount the developer disk image: `pymobiledevice3 mounter auto-mount --udid UDID` "

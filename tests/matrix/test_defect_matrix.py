@@ -6,59 +6,37 @@ failure naming the rule the defect breaks, and every scenario that declares a de
 the correct app must pass everywhere. Each cell is a real ``harness run`` on its own virtual
 lab (the test process never imports the virtual lab). The matrix is printed (``-s`` shows it) and
 written to ``matrix.json`` under the test's tmp dir.
+
+Pairwise, to fit CI: the correct app runs in both logging modes (logging off with every variant
+value neither the default nor ``field`` shows, ``tests/variants/plan.py``); each defect runs in
+one logging mode, alternating (six with the app's log off, five with it on). The verdicts never
+read the app's own log lines (they are report annotations), so a defect caught in one mode is
+caught in the other; the correct-app runs prove the app's log changes no verdict.
 """
 
 from __future__ import annotations
 
-import ast
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from harness.verdicts.defects import DEFECTS
 from harness.verdicts.playbook import RULES
+from tests.catalog_run import declared, harness_run, scenario
+from tests.variants.plan import CORRECT_APP_VARIANTS, variant_args
 
-ROOT = Path(__file__).resolve().parents[2]
-CATALOG = ROOT / "testcases"
 LOGGING = ("on", "off")
+
+
+def defect_logging() -> dict[str, str]:
+    """The logging mode each defect runs in: alternating over the sorted defects, off first."""
+    return {name: ("off", "on")[i % 2] for i, name in enumerate(sorted(DEFECTS))}
 
 
 def defect_rules() -> dict[str, str]:
     """The public defect catalog: each defect and the rule it breaks."""
     return {name: d.rule for name, d in DEFECTS.items()}
-
-
-def declared() -> dict[str, dict[str, str]]:
-    """defect -> {scenario function: its catalog file} for every scenario that declares it
-    (``@pytest.mark.catches``)."""
-    out: dict[str, dict[str, str]] = {}
-    for path in sorted(CATALOG.glob("test_*.py")):
-        for fn in ast.walk(ast.parse(path.read_text())):
-            if not isinstance(fn, ast.FunctionDef):
-                continue
-            for node in fn.decorator_list:
-                if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "catches":
-                    for arg in node.args:
-                        out.setdefault(arg.value, {})[fn.name] = str(path.relative_to(ROOT))  # type: ignore[attr-defined]
-    return out
-
-
-def scenario(nodeid: str) -> str:
-    """``testcases/test_siri.py::test_siri[question]`` -> ``test_siri``: a scenario catches a defect
-    when any of its cases does."""
-    return nodeid.split("::")[-1].split("[")[0]
-
-
-def harness_run(out: Path, *args: str) -> dict:
-    # two workers, as the main job runs (CI has 2 cores)
-    proc = subprocess.run([sys.executable, "-m", "harness", "run", "-n", "2", "--out", str(out), *args],
-                          cwd=ROOT, capture_output=True, text=True, timeout=1800)
-    results = out / "results.json"
-    assert results.exists(), proc.stdout[-3000:] + proc.stderr[-3000:]
-    return json.loads(results.read_text()) | {"exit_code_seen": proc.returncode}
 
 
 def test_every_defect_is_declared_by_a_scenario_and_names_a_known_rule() -> None:
@@ -72,12 +50,15 @@ def test_every_defect_is_declared_by_a_scenario_and_names_a_known_rule() -> None
 
 @pytest.mark.matrix
 def test_defect_matrix(tmp_path: Path) -> None:
-    """Every scenario that declares a defect must catch it, naming its rule, in both logging modes."""
+    """Every scenario that declares a defect must catch it, naming its rule (in the defect's logging
+    mode); the correct app passes the catalog in both."""
     rules, by_defect = defect_rules(), declared()
     matrix: dict[tuple[str, str], dict[str, str]] = {}
     failures: list[str] = []
     for logging in LOGGING:
-        correct = harness_run(tmp_path / f"correct-{logging}", "--app-logging", logging)
+        variants = CORRECT_APP_VARIANTS[logging]
+        correct = harness_run(tmp_path / f"correct-{logging}", "--app-logging", logging,
+                              *variant_args(variants))
         bad = [t for t in correct["tests"] if t["outcome"] != "pass"]
         long = next(t for t in correct["tests"] if t["nodeid"].endswith("test_long_interruption"))
         broke = long["metrics"].get("first_session_broke_after_s")
@@ -85,11 +66,14 @@ def test_defect_matrix(tmp_path: Path) -> None:
             failures.append(f"logging {logging}: the long interruption did not break the first session "
                             f"by ICE consent ({broke})")
         total = len(correct["tests"])
-        row = matrix.setdefault(("(correct app)", f"all {total} scenarios"), {})
+        label = "all {} scenarios{}".format(total, ", other variant values" if variants else "")
+        row = matrix.setdefault(("(correct app)", label), {})
         row[logging] = f"{total - len(bad)}/{total} pass"
         failures += [f"correct app, logging {logging}: {t['nodeid']} {t['outcome']} {t.get('message', '')}"
                      for t in bad]
         for defect, rule in sorted(rules.items()):
+            if defect_logging()[defect] != logging:
+                continue
             res = harness_run(tmp_path / f"{defect}-{logging}", "--defect", defect, "--app-logging", logging,
                               *sorted(set(by_defect[defect].values())))
             lab = [t for t in res["tests"] if t["outcome"] == "lab-fault"]

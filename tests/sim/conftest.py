@@ -28,6 +28,9 @@ async def lab(tmp_path, monkeypatch) -> AsyncIterator[VirtualLab]:
         ],
         state_dir=tmp_path / "lab",
         extensions=(),  # the core only: other parts test themselves on top of it
+        # record by record: no background log volume between the lines a test writes and reads (a
+        # real phone's log is never quiet: the log pump's tests run at the typical and heavy volumes)
+        variants={"log_volume": "quiet"},
     )
     async with VirtualLab.running(config) as running:
         monkeypatch.setenv("USBMUXD_SOCKET_ADDRESS", running.usbmuxd_address)

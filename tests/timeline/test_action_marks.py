@@ -25,10 +25,10 @@ def _run(scene: Scene, tmp_path) -> None:
     a = scene.add_phone(number="+15550100001", apple_id="a@example.com", name="caller", variants=slow)
     b = scene.add_phone(number="+15550100002", apple_id="b@example.com", name="dut", variants=slow)
     tl = Timeline()
-    caller = SimpleNamespace(phone=Phone(a.url, name="caller", timeline=tl, artifacts=tmp_path))
-    dut = SimpleNamespace(phone=Phone(b.url, name="dut", timeline=tl, artifacts=tmp_path),
+    caller = SimpleNamespace(ui=Phone(a.url, name="caller", timeline=tl, artifacts=tmp_path))
+    dut = SimpleNamespace(ui=Phone(b.url, name="dut", timeline=tl, artifacts=tmp_path),
                           number="+15550100002", apple_id="b@example.com")
-    dut.phone.launch_app(VOICE_APP, ENV)
+    dut.ui.launch_app(VOICE_APP, ENV)
     actions = Actions(dut, caller, tl)
     actions.incoming_call("tel")
     answered = actions.answer()
