@@ -42,6 +42,7 @@ from harness.peer.call import Call
 from harness.peer.ice import consent_timeout, set_consent_timeout
 from harness.peer.whip import WhipPeer
 from harness.phone import Phone
+from harness.phone.locators import lab_tables
 from harness.timeline import Timeline
 from harness.verdicts.evidence import Evidence
 from harness.verdicts.limits import Limits
@@ -261,7 +262,8 @@ class LabSession:
             self.loop.run(device.close(), timeout=15)
             raise
         phone = LabPhone(spec, device, Phone(forward.url, name=spec.name, ios_version=spec.ios,
-                                             timeline=timeline, artifacts=artifacts / safe_name(spec.name)),
+                                             timeline=timeline, artifacts=artifacts / safe_name(spec.name),
+                                             locators=lab_tables(self.spec.locator_specs())),
                          forward, self.spec.audio_for(spec))
         try:
             phone.ui.wda.adopt_session()

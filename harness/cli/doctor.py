@@ -5,6 +5,11 @@ phone service reports (Siri, Auto-Lock, Focus, Live Voicemail, unknown-caller sc
 Calls style, the caller as a contact, Music content, app permissions) are listed "by hand" with
 where to confirm them; they never fail the run.
 
+``--profile PROFILE_YAML`` checks the recipes instead of the phones: for every recipe table, which
+of its locators (the lab file's own first, with ``--lab``) matches each screen of a phone profile
+(``harness phone survey`` writes one from a real phone); a recipe whose screen is there but matched
+by none is a failed check naming the screen and its candidate elements. No phone is needed.
+
 Once a run has kept captures (its report folder, ``--captures OUT``; default ``./out`` when it is
 one), each route's polarity is listed per phone: a capture chain that inverts the signal is a
 property of the rig (the analyzer corrects it), never a failure.
@@ -35,6 +40,9 @@ def add_parser(subparsers: Any) -> None:
                    help="a run's report folder whose route captures give each route's polarity "
                         "(default: ./out when it holds a report)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.add_argument("--profile", metavar="PROFILE_YAML",
+                   help="check the recipes' locators against a phone profile's screens (from `harness "
+                   "phone survey`; with --lab, the lab file's own locators first) instead of the phones")
     p.set_defaults(func=run)
 
 
@@ -159,9 +167,39 @@ def render(reports: list[dict[str, Any]]) -> str:
     return "\n".join(out).rstrip()
 
 
+def run_profile(args: argparse.Namespace) -> int:
+    """``harness doctor --profile``: every recipe against a phone profile; 3 when one misses."""
+    from harness.errors import ExitCode
+    from harness.lab.schema import Lab
+    from harness.phone.locators import lab_tables
+    from harness.phone.profile_check import check_profile
+
+    lab = Lab.load(args.lab) if args.lab else None
+    tables = lab_tables(lab.locator_specs()) if lab is not None else None
+    profile, checks = check_profile(args.profile, tables)
+    survey = profile.raw.get("survey") or {}
+    device = survey.get("device") or {}
+    report = {"name": "phone profile", "udid": str(args.profile), "lab_name": "",
+              "ios": str(profile.raw.get("version", "")),
+              "model": str(device.get("model") or ""), "checks": [c.to_dict() for c in checks]}
+    if args.json:
+        print(json.dumps([report], indent=2))
+    else:
+        print(render([report]))
+        if lab is None:
+            print("\n(without --lab: the harness's own locators only)")
+    failed = any(c.status == "fail" for c in checks)
+    return int(ExitCode.LAB_FAULT if failed else ExitCode.PASS)
+
+
 def run(args: argparse.Namespace) -> int:
     from harness.device.usbmux import SYSTEM_ADDRESS, usbmuxd_address
     from harness.errors import ExitCode, UsageError
+
+    if args.profile:
+        if args.device or args.captures:
+            raise UsageError("--profile checks a profile, not phones: drop --device and --captures")
+        return run_profile(args)
 
     if not 0 <= args.min_battery <= 100:
         raise UsageError(f"--min-battery must be 0..100 (got {args.min_battery})")

@@ -63,6 +63,9 @@ def add_lab_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sim-variant", action="append", default=[], metavar="NAME=VALUE|field",
                    help="virtual lab only (repeatable): a variant of its phones, e.g. dial_prompt=none, or "
                    "field (the most hostile plausible set); see `harness sim variants`")
+    p.add_argument("--sim-phone-profile", metavar="PROFILE_YAML",
+                   help="virtual lab only: its phones show and log what this profile holds (a real phone's, "
+                   "from `harness phone survey`), so the catalog runs against that phone's appearance")
 
 
 # -- the lab for a run ---------------------------------------------------------------------------
@@ -81,6 +84,13 @@ def check_lab_options(args: argparse.Namespace) -> None:
         from harness.cli.sim import _known_variants
 
         _known_variants(args.sim_variant)
+    if getattr(args, "sim_phone_profile", None):
+        if args.lab:
+            raise UsageError("--sim-phone-profile exists only on the virtual lab: drop --lab, or drop "
+                             "--sim-phone-profile")
+        from harness.cli.sim import _known_phone_profile
+
+        _known_phone_profile(args.sim_phone_profile)
     if args.defect:
         from harness.verdicts.defects import known_defect
 
@@ -114,6 +124,8 @@ def lab_for_run(args: argparse.Namespace, state_dir: Path) -> Iterator[Path]:
     extra = ["--defect", args.defect] if args.defect else []
     if args.app_logging:
         extra += ["--app-logging", args.app_logging]
+    if getattr(args, "sim_phone_profile", None):
+        extra += ["--phone-profile", str(Path(args.sim_phone_profile).resolve())]
     duts = virtual_duts(args)
     sim = start_lab_process(state_dir, phones=2 * duts, duts=duts, extra_args=extra,  # a caller per DUT
                             variants=getattr(args, "sim_variant", None) or ())

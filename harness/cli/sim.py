@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import Any
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -27,8 +28,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     up.add_argument(
         "--ios",
-        default="17.5.1",
-        help="comma-separated iOS versions, cycled over the phones (e.g. 17.5,18.2; default 17.5.1)",
+        default=None,
+        help="comma-separated iOS versions, cycled over the phones (e.g. 17.5,18.2; default 17.5.1, or "
+        "the --phone-profile's version)",
     )
     up.add_argument("--state-dir", default=".harness/sim", help="where lab.yaml and sim.json go")
     up.add_argument(
@@ -54,6 +56,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     up.add_argument("--variant", action="append", default=[], metavar="NAME=VALUE|field",
                     help="a variant of every phone (repeatable; `field` = every variant's most hostile "
                     "plausible value, later NAME=VALUE override it); see `harness sim variants`")
+    up.add_argument("--phone-profile", metavar="PROFILE_YAML",
+                    help="every phone shows and logs what this profile holds instead of its iOS major's "
+                    "shipped one: a real phone's, from `harness phone survey --out DIR` (DIR/profile.yaml); "
+                    "its surveyed variant values become the phones' defaults")
     up.set_defaults(func=run_up)
     variants = sub.add_parser("variants", help="list the phones' variants, their values and the evidence",
                               description="Every point the public evidence leaves open about a real "
@@ -86,7 +92,12 @@ def run_up(args: argparse.Namespace) -> int:
         )
     from harness.sim.lab import DEFAULT_EXTENSIONS
 
-    versions = [v.strip() for v in str(args.ios).split(",") if v.strip()]
+    profile = _known_phone_profile(args.phone_profile) if args.phone_profile else None
+    ios = args.ios or (profile.version if profile is not None else "17.5.1")
+    versions = [v.strip() for v in str(ios).split(",") if v.strip()]
+    if profile is not None and any(v.split(".")[0].strip() != str(profile.ios) for v in versions):
+        raise UsageError(f"--ios {args.ios}: the phones replaying --phone-profile run its iOS {profile.ios} "
+                         f"({profile.version}); drop --ios or give {profile.ios}.x versions")
     if args.extensions == "auto":
         extensions = DEFAULT_EXTENSIONS
     elif args.extensions == "none":
@@ -114,6 +125,7 @@ def run_up(args: argparse.Namespace) -> int:
         app_defect=_known_defect(args.defect),
         app_logging=args.app_logging == "on",
         variants=chosen,
+        phone_profile=str(Path(args.phone_profile).resolve()) if args.phone_profile else None,
     )
 
     async def main() -> None:
@@ -127,6 +139,10 @@ def run_up(args: argparse.Namespace) -> int:
             print(f"virtual lab up: {len(lab.phones)} phone(s), usbmuxd at {lab.usbmuxd_address}", flush=True)
             if chosen:
                 print("variants: " + ", ".join(f"{k}={v}" for k, v in sorted(chosen.items())), flush=True)
+            if profile is not None:
+                print(f"phone profile: {args.phone_profile} (iOS {profile.version}; surveyed values: "
+                      + (", ".join(f"{k}={v}" for k, v in sorted(profile.defaults.items())) or "none")
+                      + ")", flush=True)
             for phone in lab.phones.values():
                 print(
                     f"  {phone.role:6} {phone.name}  {phone.udid}  iOS {phone.ios_version}  "
@@ -224,6 +240,17 @@ def _known_defect(name: str | None) -> str | None:
     from harness.verdicts.defects import known_defect
 
     return known_defect(name).name if name else None
+
+
+def _known_phone_profile(path: str) -> Any:
+    """The profile file ``--phone-profile`` names, loaded and checked (UsageError naming the problem)."""
+    from harness.errors import UsageError
+    from harness.sim.profiles import ProfileError, load_file
+
+    try:
+        return load_file(path)
+    except ProfileError as exc:
+        raise UsageError(f"--phone-profile: {exc}") from None
 
 
 def _known_variants(items: list[str]) -> dict[str, str]:

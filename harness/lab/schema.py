@@ -462,6 +462,72 @@ class DeviceLog(_Model):
         return v
 
 
+RECIPE_TABLES = ("answer_call", "follow_up_accept", "decline_call", "end_call", "confirm_dial", "siri_shown",
+                 "timer_stop", "control_center", "cc_route_picker", "cc_bluetooth", "settings_bluetooth",
+                 "settings_developer", "reset_media_services", "reset_confirm", "reset_cancel", "music_play",
+                 "music_pause")
+"""The recipe tables a lab file may add locators to: the names of ``harness.phone.locators.RECIPES``
+(which checks it has exactly these; the schema may not import the recipes: the virtual lab reads
+this schema)."""
+
+
+class LabLocator(_Model):
+    """One more way for a recipe to find what it acts on, tried before the harness's own
+    (``harness.phone.locators``): a lab fixes a recipe miss on its phones without waiting for a
+    release, typically from ``harness phone survey`` (whose report names the candidate elements)
+    and checked with ``harness doctor --profile DIR/profile.yaml --lab lab.yaml``. Exactly one way
+    to find: ``id``, ``name`` (optionally with ``className``), ``predicate`` (an NSPredicate
+    string), ``classChain`` or ``alert_button`` (a button label of the Alert/Sheet on screen)."""
+
+    predicate: str | None = None
+    classChain: str | None = None
+    id: str | None = None
+    name: str | None = None
+    className: str | None = None
+    alert_button: str | None = None
+    app: str | None = None
+    """Search this app (WDA's defaultActiveApplication), e.g. com.apple.InCallService; default: the
+    auto-detected one."""
+    gesture: Literal["tap", "slide", "power-twice"] = "tap"
+    ios: tuple[Int, Int] | None = None
+    """The iOS majors it is tried first on, ``[min, max]`` (default: all)."""
+    label: str | None = Field(default=None, max_length=200)
+    """How the timeline and reports name it (default: its query)."""
+    source: str | None = Field(default=None, max_length=300)
+    """Where it was seen: ``survey <model> <iOS build> <date>`` (the survey's profile says it)."""
+
+    @model_validator(mode="after")
+    def _query(self) -> LabLocator:
+        from harness import wda_query
+
+        ways = [k for k in ("id", "name", "predicate", "classChain", "alert_button") if getattr(self, k)]
+        if len(ways) != 1:
+            raise ValueError("give exactly one of id, name, predicate, classChain, alert_button "
+                             f"(got {', '.join(ways) or 'none'})")
+        if self.className is not None and ways != ["name"]:
+            raise ValueError("className goes with name only (e.g. {name: Accept, className: Button}); "
+                             "in a predicate write type == 'XCUIElementTypeButton'")
+        query = ({"predicate": ("predicate string", self.predicate or ""),
+                  "classChain": ("class chain", self.classChain or "")}).get(ways[0])
+        try:
+            if query is not None:
+                wda_query.check(*query)
+        except wda_query.QueryError as exc:
+            raise ValueError(f"WDA would refuse it: {exc.message}; correct the query (WDA's predicate "
+                             "or class chain syntax) or drop the entry") from None
+        if self.className is not None:
+            from wda.xcui_element_types import ELEMENTS  # XCTest's element types, as facebook-wda lists them
+
+            if self.className.removeprefix("XCUIElementType") not in ELEMENTS:
+                raise ValueError(f"className: {self.className!r} is not an XCUIElementType (e.g. Button, "
+                                 "Cell, StaticText, Other)")
+        if self.app is not None and not _BUNDLE_ID.match(self.app):
+            raise ValueError(f"app: {self.app!r} is not a bundle id (e.g. com.apple.InCallService)")
+        if self.ios is not None and self.ios[0] > self.ios[1]:
+            raise ValueError(f"ios: [{self.ios[0]}, {self.ios[1]}] is not [lowest, highest]")
+        return self
+
+
 class Lab(_Model):
     version: Literal[1] = 1
     usbmuxd: str | None = None
@@ -476,6 +542,31 @@ class Lab(_Model):
     """Accessories the harness controls (power, connect): each through its plugin."""
     virtual: bool = False
     """Written by ``harness sim up``: this lab is the virtual lab (for reports only)."""
+    locators: dict[str, list[LabLocator]] = Field(default_factory=dict)
+    """Per recipe table (``harness.phone.locators.RECIPES``: answer_call, decline_call, end_call,
+    confirm_dial, timer_stop, ...): the lab's own locators, tried before the harness's."""
+
+    @field_validator("locators")
+    @classmethod
+    def _recipes(cls, v: dict[str, list[LabLocator]]) -> dict[str, list[LabLocator]]:
+        unknown = [k for k in v if k not in RECIPE_TABLES]
+        if unknown:
+            raise ValueError(f"unknown recipe {unknown[0]!r}; the recipes that take locators: "
+                             f"{', '.join(RECIPE_TABLES)}")
+        return v
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: Any) -> dict[str, Any]:
+        out = handler(self)
+        if not self.locators:
+            out.pop("locators", None)  # keep written lab files as short as what was read
+        return out
+
+    def locator_specs(self) -> dict[str, list[dict[str, Any]]]:
+        """The lab's locators per recipe table as plain mappings (``harness.phone.locators.lab_tables``
+        makes the recipes' locators of them)."""
+        return {recipe: [loc.model_dump(exclude_none=True) for loc in locs]
+                for recipe, locs in self.locators.items()}
 
     @field_validator("usbmuxd")
     @classmethod

@@ -1,9 +1,10 @@
-"""Walk a phone through each screen the recipes use and save its page source and screenshot.
+"""Walk one phone through the screens it shows on its own and save each page source and screenshot.
 
-The recipes' identifiers for Siri, Control Center, Clock and the dial confirmation are partly
-unverified (see :mod:`harness.phone.locators`); a dump from a real phone on each iOS version is
-how they get replaced by observed ones. A step whose recipe misses still saves what the screen
-showed, so the dump is most useful exactly where a recipe fails.
+``harness phone survey`` supersedes this: it walks the DUT and a caller through every state the
+catalog needs (the calls, the timer, Settings, Music too) and writes a phone profile. The dump stays
+for a phone without a second one. It dials nothing: the dial prompt needs a number to call, and
+on a real phone that shows no prompt, opening ``tel:`` places the call at once (reference
+real-iphone.md H4), so the dial prompt is the survey's (a lab call from the caller to the DUT).
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ from pathlib import Path
 from harness.errors import LabFault, UsageError
 from harness.phone.recipes import Match, Phone
 
-PROBE_NUMBER = "+15550000000"  # dialled only up to the "Call ...?" confirmation, then cancelled
-
 
 @dataclass(frozen=True)
 class Screen:
@@ -25,25 +24,11 @@ class Screen:
     leave: Callable[[Phone], object]
 
 
-def _dial_prompt(phone: Phone) -> None:
-    phone.wda.session_id()
-    phone.wda.call("open url", phone.wda.client.open_url, f"tel:{PROBE_NUMBER}")
-
-
-def _dismiss(phone: Phone) -> None:
-    try:
-        phone.wda.call("alert dismiss", phone.wda.client.alert.dismiss)
-    except Exception:
-        pass
-    phone.home()
-
-
 SCREENS: tuple[Screen, ...] = (
     Screen("home", lambda p: p.home(), lambda p: None),
     Screen("lock-screen", lambda p: p.lock(), lambda p: p.unlock()),
     Screen("control-center", lambda p: p.open_control_center(), lambda p: p.close_control_center()),
     Screen("siri", lambda p: p.siri("what time is it"), lambda p: p.home()),
-    Screen("dial-confirmation", _dial_prompt, _dismiss),
 )
 
 

@@ -301,6 +301,19 @@ RESET_CONFIRM: tuple[Locator, ...] = (
 )
 """The action sheet after the Reset Media Services row (iOS 18.2/26.1; older recipes tapped none)."""
 
+RESET_CANCEL: tuple[Locator, ...] = (
+    Locator(
+        "sheet button label == 'Cancel'",
+        {"classChain": "**/XCUIElementTypeSheet/**/XCUIElementTypeButton[`label == 'Cancel'`]"},
+        source="iOS 18.2/26.1 decompile DTSettings showResetMediaServices (REV Q4): a Cancel action "
+               "(RESET_CONFIRMATION_CANCEL); its English text is unverified",
+    ),
+    Locator("alert button Cancel", alert_button="Cancel",
+            source="REV Q4: the sheet's Cancel, through WDA's alert API (it lists a sheet's buttons too)"),
+)
+"""The sheet's Cancel: what ``harness phone survey`` taps on a real phone (it records the sheet and
+resets nothing unless asked)."""
+
 MUSIC_PAUSE: tuple[Locator, ...] = (
     Locator("Music button name=Pause", {"name": "Pause", "className": "Button"}),
     Locator("Music button label CONTAINS[c] 'pause'", _button("CONTAINS[c]", "pause")),
@@ -321,4 +334,65 @@ def app_element(identifier: str) -> tuple[Locator, ...]:
         Locator(f"id={identifier}", {"id": identifier}, source=APP_CONTRACT),
         Locator(f"button name={identifier}", {"name": identifier, "className": "Button"},
                 source=APP_CONTRACT),
+    )
+
+
+RECIPES: dict[str, tuple[Locator, ...]] = {
+    "answer_call": ANSWER_CALL,
+    "follow_up_accept": FOLLOW_UP_ACCEPT,
+    "decline_call": DECLINE_CALL,
+    "end_call": END_CALL,
+    "confirm_dial": CONFIRM_DIAL,
+    "siri_shown": SIRI_SHOWN,
+    "timer_stop": TIMER_STOP,
+    "control_center": CONTROL_CENTER,
+    "cc_route_picker": CC_ROUTE_PICKER,
+    "cc_bluetooth": CC_BLUETOOTH,
+    "settings_bluetooth": SETTINGS_BLUETOOTH,
+    "settings_developer": SETTINGS_DEVELOPER,
+    "reset_media_services": RESET_MEDIA_SERVICES,
+    "reset_confirm": RESET_CONFIRM,
+    "reset_cancel": RESET_CANCEL,
+    "music_play": MUSIC_PLAY,
+    "music_pause": MUSIC_PAUSE,
+}
+"""The recipe tables by name (the lab schema's ``RECIPE_TABLES``): what a lab file's ``locators:`` adds
+to (its locators are tried first)
+and what ``harness doctor --profile`` checks against a phone's observed screens. The in-call screen
+is found by ``end_call``'s table. Tables built per call (a route's row, a Bluetooth row, an app's
+element) are not here: their identifiers come from the lab file already."""
+
+def _same_names() -> None:
+    from harness.lab.schema import RECIPE_TABLES
+
+    assert tuple(RECIPES) == RECIPE_TABLES, "the lab schema's RECIPE_TABLES must name these tables"
+
+
+_same_names()
+
+SELECTOR_KEYS = ("id", "name", "className", "predicate", "classChain")
+"""The facebook-wda Selector keywords a lab locator may use (wda/__init__.py Selector)."""
+GESTURES = (TAP, SLIDE, POWER_TWICE)
+
+
+def lab_tables(specs: Mapping[str, Any]) -> dict[str, tuple[Locator, ...]]:
+    """A lab file's ``locators:`` (``Lab.locator_specs()``) as the recipes take them
+    (``Phone(locators=...)``)."""
+    return {recipe: tuple(lab_locator(recipe, spec) for spec in entries) for recipe, entries in specs.items()}
+
+
+def lab_locator(recipe: str, spec: Mapping[str, Any]) -> Locator:
+    """One ``locators:`` entry of a lab file as a :class:`Locator` (the lab schema checked it):
+    ``{predicate: "...", app: com.apple.InCallService, source: "survey iPhone15,4 22C152 2026-08-30"}``."""
+    selector = {k: spec[k] for k in SELECTOR_KEYS if spec.get(k) is not None}
+    what = spec.get("alert_button") or "; ".join(f"{k}={v}" for k, v in selector.items())
+    where = f" in {spec['app']}" if spec.get("app") else ""
+    return Locator(
+        str(spec.get("label") or f"lab: {what}{where}"),
+        selector,
+        alert_button=spec.get("alert_button"),
+        gesture=str(spec.get("gesture") or TAP),
+        ios=tuple(spec.get("ios") or (0, 999)),
+        source=f"lab file: {spec.get('source') or 'unverified (no source given)'}",
+        app=spec.get("app"),
     )

@@ -28,6 +28,7 @@ import contextlib
 import json
 import re
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,9 @@ MAX_SCROLLS = 12
 """Scrolls down a Settings list before a row counts as missing (the root list is ~3 screens long)."""
 MISS_APPS = ("auto", L.SPRINGBOARD, L.IN_CALL_SERVICE)
 """Whose page source a recipe miss saves (through the session route, after setting the app)."""
+Table = str | tuple[Locator, ...]
+"""A recipe table: a name of :data:`harness.phone.locators.RECIPES` (the lab may add locators to
+it) or the locators themselves (tables built per call: a route's row, an app's element)."""
 SIRI_ACTIVATED = Locator("(no Siri UI in the tree; /wda/siri/activate answered)",
                          source="WDA 16.7 /wda/siri/activate answered null (XCUISiriService took the text)")
 
@@ -74,13 +78,17 @@ class Match:
     URL or asked Siri (what it caused comes after), or None for a recipe that only looked. A recipe
     returns later (it checks what follows: a second window, the screen): with WDA's real find
     latency (0.1-2 s) a mark taken on return would trail the action by that much."""
+    path: str | None = None
+    """Which way the recipe went where the phone may differ (``prompt``/``no-prompt``, ``sheet``)."""
 
 
 class Phone:
     """One phone's UI, through its WDA at ``url`` (``http://...`` or ``http+usbmux://UDID:8100``).
 
     ``ios_version`` defaults to what WDA's ``/status`` reports. Screenshots and sources of failed
-    recipes go to ``artifacts`` (default: the current directory).
+    recipes go to ``artifacts`` (default: the current directory). ``locators``: the lab's own
+    locators per recipe table (:data:`harness.phone.locators.RECIPES` names them), tried before the
+    shipped ones.
     """
 
     def __init__(
@@ -92,8 +100,20 @@ class Phone:
         timeline: Timeline | None = None,
         artifacts: str | Path | None = None,
         timeout: float = 30.0,
+        locators: Mapping[str, tuple[Locator, ...]] | None = None,
     ) -> None:
         self.name = name or url
+        self.lab_locators: dict[str, tuple[Locator, ...]] = dict(locators or {})
+        """The lab file's own locators per recipe table (``locators:`` in lab.yaml): tried first."""
+        unknown = set(self.lab_locators) - set(L.RECIPES)
+        if unknown:
+            raise UsageError(f"locators for unknown recipe table(s) {sorted(unknown)}; known: "
+                             f"{', '.join(L.RECIPES)}")
+        self.observer: Callable[[str], None] | None = None
+        """Called at the points where a recipe is between two steps and the screen is worth saving
+        (``dial-prompt``, ``first-accept``, ``siri-asked``, ``settings-scrolled``, ``developer-opened``,
+        ``reset-sheet``):
+        ``harness phone survey`` captures the screen there. None: nothing is called."""
         self.wda = WdaConnection(url, name=self.name, timeout=timeout)
         self.timeline = timeline
         self.artifacts = Path(artifacts) if artifacts is not None else Path.cwd()
@@ -105,6 +125,9 @@ class Phone:
         self._window: tuple[int, int] | None = None
         self._acted_ns: int | None = None
         """When the last action (tap, slide, alert click, side button) happened: see Match.t_ns."""
+        self.matched: list[Match] = []
+        """Every locator match of this phone's recipes, in order (what ``harness phone survey``
+        turns into the actions of the screens it saved)."""
 
     # -- identity --------------------------------------------------------------------------------
 
@@ -133,6 +156,19 @@ class Phone:
     def _emit(self, kind: str, **fields: Any) -> None:
         if self.timeline is not None:
             self.timeline.emit("phone", kind, phone=self.name, **fields)
+
+    def _ordered(self, table: Table) -> list[Locator]:
+        """A recipe table's locators in the order they are tried: for a named table
+        (:data:`~harness.phone.locators.RECIPES`) the lab's own first, then the shipped ones; each
+        group with this iOS version's first (:func:`~harness.phone.locators.ordered`)."""
+        if isinstance(table, str):
+            return (L.ordered(self.lab_locators.get(table, ()), self.ios_major)
+                    + L.ordered(L.RECIPES[table], self.ios_major))
+        return L.ordered(table, self.ios_major)
+
+    def _observe(self, point: str) -> None:
+        if self.observer is not None:
+            self.observer(point)
 
     # -- apps ------------------------------------------------------------------------------------
 
@@ -207,26 +243,28 @@ class Phone:
         except wda.WDAError as exc:
             raise LabFault(f"{self.name}: WDA could not open {uri}: {exc}", tag=WDA_ERROR) from exc
         opened = self._acted_ns
-        prompt = L.ordered(L.CONFIRM_DIAL, self.ios_major)
-        in_call = L.ordered(L.IN_CALL, self.ios_major)
+        prompt = self._ordered("confirm_dial")
+        in_call = self._ordered("end_call")
         hit = self._find(prompt + in_call, timeout)
         if hit is None:
             self._miss("dial (neither the Call prompt nor the in-call screen)", prompt + in_call, timeout)
         n, loc, found = hit  # type: ignore[misc]
         if n >= len(prompt):  # the call started without a prompt
             return self._matched("dial", n - len(prompt), loc, found, path="no-prompt", t_ns=opened)
+        self._observe("dial-prompt")
         self._act(loc, found)
         match = self._matched("dial", n, loc, found, path="prompt", t_ns=self._acted_ns)
-        self._wait_for("dial", L.IN_CALL, timeout)
+        self._wait_for("dial", "end_call", timeout)
         return match
 
     def answer_call(self, *, timeout: float = 30.0) -> Match:
         """Answer the ringing call (banner, full screen, or the slider on a locked phone), then tap a
         second Accept if one shows (iOS 18's InCallService-then-SpringBoard Accept, the "double
         CallKit window": REV Q1.1); the timeline's ``path`` says which (``second-accept``/``one-tap``)."""
-        match = self._run("answer_call", L.ANSWER_CALL, timeout, confirm_gone=True)
-        follow = L.ordered(L.FOLLOW_UP_ACCEPT, self.ios_major)
-        answered = L.ordered(L.IN_CALL, self.ios_major)
+        match = self._run("answer_call", "answer_call", timeout, confirm_gone=True)
+        self._observe("first-accept")
+        follow = self._ordered("follow_up_accept")
+        answered = self._ordered("end_call")
         # two passes at least: with a real WDA's find latency one pass can outlast the wait, and the
         # second window shows a moment after the first tap
         hit = self._find(follow + answered, FOLLOW_UP_S, min_passes=2)
@@ -244,10 +282,10 @@ class Phone:
         return match
 
     def decline_call(self, *, timeout: float = 30.0) -> Match:
-        return self._run("decline_call", L.DECLINE_CALL, timeout, confirm_gone=True)
+        return self._run("decline_call", "decline_call", timeout, confirm_gone=True)
 
     def end_call(self, *, timeout: float = 15.0) -> Match:
-        return self._run("end_call", L.END_CALL, timeout, confirm_gone=True)
+        return self._run("end_call", "end_call", timeout, confirm_gone=True)
 
     def accept_permission_prompts(self, *, timeout: float = 5.0, limit: int = 5) -> list[str]:
         """Accept the app's first-run prompts (microphone, local network) until none shows for ``timeout``.
@@ -299,11 +337,11 @@ class Phone:
 
     def wait_timer_alert(self, *, timeout: float = 30.0) -> Match:
         """Wait until the timer's alarm shows (it went off), without stopping it."""
-        return self._wait("timer_alert", L.TIMER_STOP, timeout)
+        return self._wait("timer_alert", "timer_stop", timeout)
 
     def stop_timer(self, *, timeout: float = 30.0) -> Match:
         """Stop the timer's alarm when it goes off (waits up to ``timeout`` for it)."""
-        return self._run("stop_timer", L.TIMER_STOP, timeout)
+        return self._run("stop_timer", "timer_stop", timeout)
 
     # -- Siri and Control Center ------------------------------------------------------------------
 
@@ -322,7 +360,8 @@ class Phone:
         # WDA answered: Siri took the text. Its UI may live where XCTest does not look (REV Q6), so a
         # missing overlay is recorded, not a recipe miss.
         asked = self._acted_ns
-        locs = L.ordered(L.SIRI_SHOWN, self.ios_major)
+        self._observe("siri-asked")
+        locs = self._ordered("siri_shown")
         hit = self._find(locs, min(timeout, SIRI_UI_S))
         if hit is None:
             return self._matched("siri", len(locs), SIRI_ACTIVATED, None, path="ui-not-in-tree", t_ns=asked)
@@ -335,7 +374,7 @@ class Phone:
         c = self.wda.client
         w, h = self.wda.call("window size", c.window_size)
         self.wda.call("swipe", c.swipe, int(w * 0.95), 2, int(w * 0.95), int(h * 0.5), 0.1)
-        return self._wait("open_control_center", L.CONTROL_CENTER, timeout)
+        return self._wait("open_control_center", "control_center", timeout)
 
     def close_control_center(self) -> None:
         """Swipe up (not Home: Home would send the app under test to the background)."""
@@ -347,7 +386,7 @@ class Phone:
     def pick_route(self, name: str, *, timeout: float = 10.0) -> Match:
         """Control Center > route picker > ``name``; Control Center is closed afterwards."""
         self.open_control_center(timeout=timeout)
-        self._run("open_route_picker", L.CC_ROUTE_PICKER, timeout)
+        self._run("open_route_picker", "cc_route_picker", timeout)
         match = self._run(f"pick_route {name}", L.route_row(name), timeout)
         self.close_control_center()
         return match
@@ -355,7 +394,7 @@ class Phone:
     def set_bluetooth(self, on: bool, *, timeout: float = 10.0) -> bool:
         """Control Center's Bluetooth toggle to ``on``; returns whether it had to change."""
         self.open_control_center(timeout=timeout)
-        locs = L.ordered(L.CC_BLUETOOTH, self.ios_major)
+        locs = self._ordered("cc_bluetooth")
         hit = self._find(locs, timeout)
         if hit is None:
             self._miss("set_bluetooth", locs, timeout)
@@ -392,7 +431,7 @@ class Phone:
         that was in front (Settings takes the foreground meanwhile, as on a phone)."""
         before = self.foreground_app()
         self.launch_app(L.SETTINGS_BUNDLE, {}, timeout=timeout)
-        self._run("open Settings > Bluetooth", L.SETTINGS_BLUETOOTH, timeout, scroll=True)
+        self._run("open Settings > Bluetooth", "settings_bluetooth", timeout, scroll=True)
         match = self._run(f"connect_bluetooth {name}", L.bluetooth_row(name), timeout)
         end = time.monotonic() + timeout
         while True:
@@ -421,7 +460,7 @@ class Phone:
         then back to the app that was in front."""
         before = self.foreground_app()
         self.launch_app(L.SETTINGS_BUNDLE, {}, timeout=timeout)
-        self._run("open Settings > Bluetooth", L.SETTINGS_BLUETOOTH, timeout)
+        self._run("open Settings > Bluetooth", "settings_bluetooth", timeout)
         value = self._bluetooth_row_value(name, timeout)
         self._back_to(before)
         return value
@@ -435,7 +474,7 @@ class Phone:
         change (``harness.lab.settings_bluetooth``) until they are confirmed on a phone."""
         before = self.foreground_app()
         self.launch_app(L.SETTINGS_BUNDLE, {}, timeout=timeout)
-        self._run("open Settings > Bluetooth", L.SETTINGS_BLUETOOTH, timeout)
+        self._run("open Settings > Bluetooth", "settings_bluetooth", timeout)
         if self._bluetooth_row_value(name, timeout) != connected_value:
             self._emit("bluetooth-state", device=name, connected=False)
             self._back_to(before)
@@ -465,23 +504,35 @@ class Phone:
         self._matched(f"bluetooth row {name}", n, loc, found)
         return value
 
+    def open_settings_bluetooth(self, *, timeout: float = 20.0) -> Match:
+        """Settings (relaunched: its root page) > Bluetooth; Settings stays in front."""
+        self.launch_app(L.SETTINGS_BUNDLE, {}, timeout=timeout)
+        return self._run("open Settings > Bluetooth", "settings_bluetooth", timeout, scroll=True)
+
     def open_settings_developer(self, *, timeout: float = 20.0) -> Match:
         """Settings (relaunched: its root page) > Developer, scrolled to (the row is below the fold on
         a real phone, RIP H5); Settings stays in front."""
         self.launch_app(L.SETTINGS_BUNDLE, {}, timeout=timeout)
-        return self._run("open Settings > Developer", L.SETTINGS_DEVELOPER, timeout, scroll=True)
+        return self._run("open Settings > Developer", "settings_developer", timeout, scroll=True)
 
-    def reset_media_services(self, *, timeout: float = 20.0) -> Match:
-        """Settings > Developer > Reset Media Services, then back to the app that was in front."""
+    def reset_media_services(self, *, timeout: float = 20.0, confirm: bool = True) -> Match:
+        """Settings > Developer > Reset Media Services, then back to the app that was in front.
+
+        ``confirm`` False taps the confirmation sheet's Cancel instead of its reset action (the
+        survey on a real phone: the sheet is seen, media services are not reset); a phone that
+        asks nothing has reset already."""
         before = self.foreground_app()
         self.open_settings_developer(timeout=timeout)
-        match = self._run("reset_media_services", L.RESET_MEDIA_SERVICES, timeout, scroll=True)
-        confirm = L.ordered(L.RESET_CONFIRM, self.ios_major)
-        hit = self._find(confirm, SHEET_S)
+        self._observe("developer-opened")
+        match = self._run("reset_media_services", "reset_media_services", timeout, scroll=True)
+        sheet = self._ordered("reset_confirm" if confirm else "reset_cancel")
+        hit = self._find(sheet, SHEET_S)
         if hit is not None:  # iOS 18.2/26.1 ask with an action sheet (REV Q4)
+            self._observe("reset-sheet")
             n, loc, found = hit
             self._act(loc, found)
-            self._matched("reset_media_services confirm", n, loc, found, path="sheet")
+            self._matched(f"reset_media_services {'confirm' if confirm else 'cancel'}", n, loc, found,
+                          path="sheet")
         else:
             self._emit("recipe-path", recipe="reset_media_services", path="no-confirmation")
         self._back_to(before)
@@ -491,7 +542,7 @@ class Phone:
         """Start playback in Music (other audio), then back to the app that was in front."""
         before = self.foreground_app()
         self.launch_app(L.MUSIC_BUNDLE, {}, relaunch=False, timeout=timeout)
-        match = self._run("play_other_audio", L.MUSIC_PLAY, timeout)
+        match = self._run("play_other_audio", "music_play", timeout)
         self._back_to(before)
         return match
 
@@ -507,7 +558,7 @@ class Phone:
         if self.app_state(L.MUSIC_BUNDLE) < RUNNING_BACKGROUND:
             return False
         self.launch_app(L.MUSIC_BUNDLE, {}, relaunch=False, timeout=timeout)
-        hit = self._find(L.ordered(L.MUSIC_PAUSE, self.ios_major), 1.0)
+        hit = self._find(self._ordered("music_pause"), 1.0)
         if hit is None:
             return False
         n, loc, found = hit
@@ -515,15 +566,24 @@ class Phone:
         self._matched("stop_other_audio", n, loc, found)
         return True
 
+    def showing(self, tables: tuple[str, ...], timeout: float) -> str | None:
+        """Which of the named recipe tables finds something first within ``timeout`` (None: none):
+        a wait that records nothing and fails nothing (``harness phone survey`` saves the screen
+        either way)."""
+        self.wda.session_id()
+        locs = [(t, loc) for t in tables for loc in self._ordered(t)]
+        hit = self._find([loc for _, loc in locs], timeout)
+        return locs[hit[0]][0] if hit is not None else None
+
     def timer_ringing(self) -> bool:
         """Whether a timer's alarm shows."""
-        return self._find(L.ordered(L.TIMER_STOP, self.ios_major), 0.2) is not None
+        return self._find(self._ordered("timer_stop"), 0.2) is not None
 
     def in_call(self) -> bool:
         """Whether the phone shows a call (ringing or active) that the recipes could end."""
         self.wda.session_id()
-        for table in (L.END_CALL, L.DECLINE_CALL):
-            if self._find(L.ordered(table, self.ios_major), 0.3) is not None:
+        for table in ("end_call", "decline_call"):
+            if self._find(self._ordered(table), 0.3) is not None:
                 return True
         return False
 
@@ -611,8 +671,10 @@ class Phone:
                 self.wda.call("settings", c.appium_settings, {"defaultActiveApplication": app})
                 self._active_app = (self.wda.call("session", lambda: c.session_id), app)
                 searched = self.wda.session_get("/wda/activeAppInfo")
+                start = time.monotonic()
                 path.write_text(str(self.wda.session_get("/source")))
-                index[app] = {"searched": (searched or {}).get("bundleId"), "source": path.name}
+                index[app] = {"searched": (searched or {}).get("bundleId"), "source": path.name,
+                              "source_s": round(time.monotonic() - start, 3)}
                 paths.append(path)
             except (LabFault, wda.WDAError) as exc:
                 index[app] = {"error": str(exc)[:300]}
@@ -689,6 +751,7 @@ class Phone:
                           {"direction": "down", "distance": 0.8})
             scrolls += 1
             self._emit("scroll", direction="down", n=scrolls)
+            self._observe("settings-scrolled")
 
     def _window_size(self) -> tuple[int, int]:
         if self._window is None:
@@ -744,10 +807,10 @@ class Phone:
             self._acted_ns = start
 
     def _run(
-        self, recipe: str, table: tuple[Locator, ...], timeout: float, *, confirm_gone: bool = False,
+        self, recipe: str, table: Table, timeout: float, *, confirm_gone: bool = False,
         scroll: bool = False,
     ) -> Match:
-        locs = L.ordered(table, self.ios_major)
+        locs = self._ordered(table)
         self.wda.session_id()
         find = self._find_scrolling if scroll else self._find
         hit = find(locs, timeout)
@@ -791,16 +854,18 @@ class Phone:
             **({"acted_ns": t_ns} if t_ns is not None else {}),
         )
         self._use_app(None)
-        return Match(recipe, loc, n, found, retaps=retaps, t_ns=t_ns)
+        match = Match(recipe, loc, n, found, retaps=retaps, t_ns=t_ns, path=path)
+        self.matched.append(match)
+        return match
 
-    def _wait_for(self, recipe: str, table: tuple[Locator, ...], timeout: float) -> None:
-        locs = L.ordered(table, self.ios_major)
+    def _wait_for(self, recipe: str, table: Table, timeout: float) -> None:
+        locs = self._ordered(table)
         if self._find(locs, timeout) is None:
             self._miss(f"{recipe} (waiting for the in-call screen)", locs, timeout)
 
-    def _wait(self, recipe: str, table: tuple[Locator, ...], timeout: float) -> Match:
+    def _wait(self, recipe: str, table: Table, timeout: float) -> Match:
         """A recipe whose locators only confirm a screen (nothing to tap); records which one matched."""
-        locs = L.ordered(table, self.ios_major)
+        locs = self._ordered(table)
         hit = self._find(locs, timeout)
         if hit is None:
             self._miss(recipe, locs, timeout)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 import logging
 import plistlib
@@ -27,7 +28,7 @@ from typing import Any
 from aiohttp import web
 
 from harness.errors import UsageError
-from harness.sim import versions
+from harness.sim import profiles, versions
 from harness.sim.clock import PhoneClock
 from harness.sim.control import ControlAPI, json_body
 from harness.sim.faults import Faults
@@ -99,6 +100,10 @@ class LabConfig:
     """Whether the voice app writes HARNESS-EVENT lines to os_trace (a real app may not)."""
     variants: dict[str, str] = field(default_factory=dict)
     """Variant values chosen for every phone (``harness.sim.variants``; the rest take defaults)."""
+    phone_profile: str | None = None
+    """A profile file every phone shows and logs instead of its iOS major's shipped one (``harness sim
+    up --phone-profile``: a surveyed real phone's ``profile.yaml``); its ``defaults`` are the
+    surveyed phone's variant values."""
 
     @classmethod
     def default(cls, phones: int = 2, ios_versions: list[str] | None = None, duts: int = 1,
@@ -251,6 +256,11 @@ class VirtualLab:
         finally:
             await lab.stop()
 
+    @functools.cached_property
+    def phone_profile(self) -> profiles.Profile | None:
+        """The profile file of ``config.phone_profile``, loaded once (ProfileError naming the file)."""
+        return profiles.load_file(self.config.phone_profile) if self.config.phone_profile else None
+
     async def add_phone(self, spec: PhoneSpec) -> VirtualPhone:
         index = len(self.phones)
         clock = PhoneClock(spec.clock_offset_s, spec.clock_drift_ppm, spec.utc_offset_min)
@@ -272,6 +282,7 @@ class VirtualLab:
             index=index,
             state_dir=self.state_dir,
             variants=self.config.variants,
+            profile=self.phone_profile,
         )
         phone.bind_loop(asyncio.get_running_loop())
         Lockdownd(phone, self.services)

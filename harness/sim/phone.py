@@ -184,7 +184,11 @@ class VirtualPhone:
         state_dir: str | Path | None = None,
         identity: DeviceIdentity | None = None,
         variants: Mapping[str, str] | None = None,
+        profile: profiles.Profile | None = None,
     ) -> None:
+        self._profile = profile
+        """A profile of its own (``harness sim up --phone-profile``: a surveyed phone's), else None:
+        the shipped profile of its iOS major."""
         self.ecid, stable = self.stable_identity(name, model, index)
         self.udid = udid or stable
         self.name = name
@@ -251,8 +255,9 @@ class VirtualPhone:
 
     @property
     def profile(self) -> profiles.Profile:
-        """What this phone shows and logs: its iOS major's profile (``harness/sim/profiles``)."""
-        return profiles.load(self.ios_major)
+        """What this phone shows and logs: its own profile when it was given one, else its iOS
+        major's (``harness/sim/profiles``)."""
+        return self._profile if self._profile is not None else profiles.load(self.ios_major)
 
     def log_rate(self) -> int:
         """Filler lines per second the phone's unified log should stream now: the ``log_volume``

@@ -72,15 +72,17 @@ class Scene:
         name: str = "Virtual iPhone",
         mutations: frozenset[str] = frozenset(),
         variants: dict[str, str] | None = None,
+        profile: Any = None,
     ) -> ScenePhone:
         """A phone on the scene's carrier; ``variants`` picks variant values (harness.sim.variants;
         WDA answers at once unless ``wda_latency`` is given: the latency has tests of its own),
-        ``mutations`` change its UI tree (harness.sim.springboard.screens)."""
+        ``mutations`` change its UI tree (harness.sim.springboard.screens); ``profile`` replaces its iOS
+        major's (``harness.sim.profiles.load_file``: a surveyed phone's)."""
 
         async def build() -> ScenePhone:
             phone = VirtualPhone(
                 name=name, ios_version=ios, phone_number=number, apple_id=apple_id, index=len(self.phones),
-                variants={"wda_latency": "instant", **(variants or {})},
+                variants={"wda_latency": "instant", **(variants or {})}, profile=profile,
             )
             phone.apps[VOICE_APP] = {"CFBundleIdentifier": VOICE_APP, "CFBundleDisplayName": "Voice"}
             phone.bind_loop(asyncio.get_running_loop())

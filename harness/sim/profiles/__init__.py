@@ -25,8 +25,9 @@ import yaml
 
 HERE = Path(__file__).parent
 PROFILE_FILE = re.compile(r"^ios(\d+)\.yaml$")
-FREE_TEXT = ("unverified", "invented", "inference")
-"""A provenance may start with one of these words instead of a source key."""
+FREE_TEXT = ("unverified", "invented", "inference", "survey")
+"""A provenance may start with one of these words instead of a source key ("survey <model> <iOS
+build> <date>": seen on a real phone by ``harness phone survey``)."""
 _KEY = re.compile(r"[a-z0-9][a-z0-9.-]*[a-z0-9]")
 
 
@@ -191,6 +192,42 @@ def load(major: int) -> Profile:
             f"(add harness/sim/profiles/ios{major}.yaml extending the nearest one)"
         )
     data, files = _raw(major)
+    return _build(data, files, set(data.get("patch") or {}))
+
+
+def load_file(path: str | Path) -> Profile:
+    """A profile from a file of its own (``harness phone survey``'s ``profile.yaml``): the same format,
+    ``extends`` naming a shipped major whose screens, lines and defaults it inherits and replaces.
+    Screens marked ``surveyed: true`` are what a phone showed: the shipped majors' ``patch`` entries
+    leave them alone. ProfileError naming the file and the fix."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ProfileError(f"{path}: cannot read it ({' '.join(str(exc).split())[:200]})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("ios"), int) or "version" not in data:
+        raise ProfileError(f"{path}: not a phone profile (expected a mapping with 'ios: N' and 'version:')")
+    parent = data.get("extends")
+    if parent not in majors():
+        raise ProfileError(f"{path}: extends {parent!r}, which has no shipped profile "
+                           f"(profiles: {', '.join(map(str, majors()))}); write 'extends: N' with the "
+                           "nearest major")
+    base, files = _raw(int(parent))
+    own = data.get("patch") or {}
+    merged = _merge({k: v for k, v in base.items() if k != "patch"},
+                    {k: v for k, v in data.items() if k not in ("patch", "extends")})
+    merged["patch"] = {**(base.get("patch") or {}), **own}
+    from harness.errors import UsageError
+
+    try:
+        return _build(merged, (*files, str(path)), set(own))
+    except UsageError as exc:  # a variant value the table does not know
+        raise ProfileError(str(exc)) from None
+
+
+def _build(data: dict[str, Any], files: tuple[str, ...], own_patches: set[str]) -> Profile:
+    """A merged profile checked and built; ``own_patches``: the patch keys that must find an element
+    (a surveyed file's screens replace the shipped ones, and with them elements a shipped patch names)."""
     where = " + ".join(files)
     patches = data.get("patch") or {}
     screens: dict[str, Screen] = {}
@@ -202,7 +239,7 @@ def load(major: int) -> Profile:
         tree = copy.deepcopy(spec["tree"])
         for node in _walk(tree):
             key = node.get("key")
-            if key in patches:
+            if key in patches and not spec.get("surveyed"):
                 node.update(copy.deepcopy(patches[key]))
                 patched.add(key)
             if "provenance" in node:
@@ -217,7 +254,7 @@ def load(major: int) -> Profile:
             str(spec.get("app_label", "")),
             bool(spec.get("full_screen", False)),
         )
-    unknown = set(patches) - patched
+    unknown = own_patches - patched
     if unknown:
         raise ProfileError(f"{where}: patch names element keys no screen has: {', '.join(sorted(unknown))}")
     log = data.get("log") or {}
@@ -254,7 +291,7 @@ def load(major: int) -> Profile:
     for name, value in defaults.items():
         variants.check(name, value, f"{where}: defaults")
     return Profile(
-        ios=major,
+        ios=int(data["ios"]),
         version=str(data["version"]),
         files=files,
         defaults=defaults,

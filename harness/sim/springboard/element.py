@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from xml.sax.saxutils import quoteattr
 
+from harness.wda_query import attribute_key, attribute_table
+
 UNVERIFIED = "unverified"
 
 Frame = tuple[int, int, int, int]
@@ -76,24 +78,10 @@ class UIElement:
 
     def attribute(self, name: str) -> object:
         """An attribute by WDA's names (``/attribute/:name`` and predicate keys)."""
-        key = name[2].lower() + name[3:] if name.startswith("wd") and len(name) > 2 else name
-        table = {
-            "type": self.wd_type,
-            "name": self.name,
-            "label": self.label or None,
-            "value": self.value,
-            "identifier": self.identifier,
-            "enabled": self.enabled,
-            "visible": self.visible,
-            "accessible": self.accessible,
-            "rect": self.rect,
-            "frame": self.rect,
-            "selected": False,
-            "focused": False,
-            "hittable": self.visible and self.enabled,
-            "accessibilityContainer": False,
-            "index": 0,
-        }
+        table = attribute_table(type=self.type, identifier=self.identifier, label=self.label,
+                                value=self.value, frame=self.frame, enabled=self.enabled,
+                                visible=self.visible, accessible=self.accessible)
+        key = attribute_key(name)
         if key not in table:
             raise KeyError(name)
         return table[key]
