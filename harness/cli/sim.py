@@ -250,7 +250,8 @@ def _known_phone_profile(path: str) -> Any:
     try:
         return load_file(path)
     except ProfileError as exc:
-        raise UsageError(f"--phone-profile: {exc}") from None
+        raise UsageError(f"--phone-profile: {exc}; give the profile.yaml a survey wrote (`harness phone "
+                         "survey --out DIR` writes DIR/profile.yaml)") from None
 
 
 def _known_variants(items: list[str]) -> dict[str, str]:
