@@ -1,9 +1,10 @@
 """Which variant values the CI runs show, shared by the variant runs and the defect matrix.
 
 Every value of every variant (``harness sim variants``) is shown by at least one catalog run in
-``bin/tests``: the defaults by the defect matrix's logging-on runs, the ``field`` values by the
-field runs (tests/variants), every other value at once by the matrix's correct-app run with the
-app's logging off, the lab misconfigurations and the Siri line formats by runs of their own.
+``bin/tests``: the defaults by the defect matrix's runs and the survey's replay run
+(tests/cli/test_survey.py), the ``field`` values by the field runs (tests/variants), every other
+value at once by the matrix's correct-app run with the app's logging off, the lab
+misconfigurations and the Siri line formats by runs of their own.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ def variant_args(values: dict[str, str]) -> list[str]:
     return [a for name, value in sorted(values.items()) for a in ("--sim-variant", f"{name}={value}")]
 
 
-CORRECT_APP_VARIANTS = {"on": {}, "off": other_values()}
-"""The defect matrix's correct-app runs, by the app's logging: on with the default variants, off
-with every other value at once (a run of its own would cost CI another three minutes)."""
+CORRECT_APP_VARIANTS = {"off": other_values()}
+"""The defect matrix's correct-app run: the app's logging off, every other value at once. The
+correct app with its logging on runs the whole catalog elsewhere in ``bin/tests``, so the matrix
+does not repeat it (CI's time): on the default variants replaying a survey's profile
+(tests/cli/test_survey.py) and on ``field`` (tests/variants)."""
