@@ -16,7 +16,7 @@ played: a stalled sender shows there first).
 
     .venv/bin/python bench/device_log_load.py --rate 5000 --seconds 30 --runs 3
 
-The machine running it may be shared: hold /tmp/harness-heavy.lock (flock) while it runs.
+Run it on an otherwise idle machine: other load shows up as stalls and gaps it would report.
 """
 
 from __future__ import annotations

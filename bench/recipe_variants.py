@@ -9,7 +9,7 @@ recipes took; then, over all tours, which locator each recipe matched how often.
     .venv/bin/python bench/recipe_variants.py [--ios 17.5.1,18.2] [--only dial_prompt,siri_ui]
 
 Runs in-process (no ``harness sim up``): each phone is a virtual SpringBoard and WDA on one carrier.
-Takes several minutes: run it under the machine-wide lock.
+Takes several minutes: run it on an otherwise idle machine (its times are part of the figures).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """How long ``harness phone survey`` takes on the virtual lab (the README's figure).
 
-Run: ``flock /tmp/harness-heavy.lock .venv/bin/python bench/survey_time.py [--runs 3]
+Run: ``.venv/bin/python bench/survey_time.py [--runs 3]
 [--presets default,field] [--log-window 10] [--timer 8]``. Per preset (the virtual phones' default
 variants, or ``--variant field``: WDA's slow finds, the second Accept, ...) it starts a fresh
 two-phone virtual lab on iOS 18.2 for each run, times the survey command as a user runs it (wall

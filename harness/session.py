@@ -245,18 +245,17 @@ class LabSession:
         """Open one phone: WebDriverAgent kept up (:meth:`keep_wda`), lockdown, the WDA forward and
         recipes on the session WDA holds, and (``log``) its clock mapping and device log onto
         ``timeline``. Close it with :meth:`close_phone`."""
-        self.keep_wda(spec, timeline)
         device = self.loop.run(Device.open(spec.udid, timeline=timeline))
-        if device.passcode_set:
-            # WebDriverAgent cannot unlock a phone with a passcode (fb_unlockScreen presses Home and
-            # times out; the evidence: harness/sim/profiles/sources.yaml `wda-unlock`): once Auto-Lock
-            # or a scenario locks it, the recipes miss.
-            # One lab fault naming the cause at the start, as `harness doctor` says, beats a miss later
-            # (the virtual lab's passcode=on variant; a real phone reports the same lockdown value).
-            self.loop.run(device.close(), timeout=15)
-            raise DeviceFault(f"{spec.name}: a passcode is set; fix: {FIX_UNLOCK}", PASSCODE_LOCKED,
-                              spec.udid)
         try:
+            if device.passcode_set:
+                # WebDriverAgent cannot unlock a phone with a passcode (fb_unlockScreen presses Home and
+                # times out; the evidence: harness/sim/profiles/sources.yaml `wda-unlock`): once
+                # Auto-Lock or a scenario locks it, the recipes miss. One lab fault naming the cause,
+                # before WDA is launched for it, as `harness doctor` says (the virtual lab's
+                # passcode=on variant; a real phone reports the same lockdown value).
+                raise DeviceFault(f"{spec.name}: a passcode is set; fix: {FIX_UNLOCK}", PASSCODE_LOCKED,
+                                  spec.udid)
+            self.keep_wda(spec, timeline)
             forward = self.loop.run(device.forward(spec.wda_port).start())
         except BaseException:
             self.loop.run(device.close(), timeout=15)

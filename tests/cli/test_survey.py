@@ -2,12 +2,12 @@
 
 Three surveys (one virtual lab each, the DUT on iOS 18.2 or 17.5.1) cover every value of every
 variant a survey observes, in a compact set: the default variants, ``--variant field``, and the
-remaining values together. Each must exit 0, reach every state, write a profile whose ``defaults``
-are the variant values the virtual phone ran with, a report that opens in headless Chromium, and a
-profile free of the lab's phone numbers, Apple IDs and names. ``harness doctor --profile`` passes on
-every recipe and names the recipe a changed screen breaks; the catalog passes on a virtual lab that
-replays a survey's profile (``harness run --sim-phone-profile``, through ``harness sim up
---phone-profile``).
+remaining values together. Each must exit 0, reach every state, and write a profile whose
+``defaults`` are the variant values the virtual phone ran with, free of the lab's phone numbers,
+Apple IDs and names; the default and field surveys' reports open in headless Chromium.
+``harness doctor --profile`` passes on every recipe and names the recipe a changed screen breaks;
+the catalog passes on a virtual lab that replays a survey's profile (``harness run
+--sim-phone-profile``, through ``harness sim up --phone-profile``).
 """
 
 from __future__ import annotations

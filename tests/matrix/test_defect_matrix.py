@@ -1,5 +1,5 @@
 """The defect matrix: every defect against the scenarios that declare it, and the correct app
-against the whole catalog, with the app's logging on and off.
+against the whole catalog.
 
 A defect counts as caught by a scenario only when the scenario (any of its cases) fails as an app
 failure naming the rule the defect breaks, and every scenario that declares a defect must catch it;
