@@ -263,7 +263,9 @@ def decode_logs(paths: Sequence[str | os.PathLike[str]], rate: int = 48000, chan
     ``end_ns``: until when the call's uplink was due (lab clock); both axes go on in silence for as
     long as the call outlived its last packet, so an uplink that stopped while the call stayed up
     shows as missing, not as a short call. (Wall time before the last packet, a stall included, is
-    already on each axis its own way.)
+    already on each axis its own way.) The next packet is not missing until it is later than
+    ``late_tolerance_ms``, the arrival axis's own rule: a call closed while its next packet was
+    still in flight (network jitter on a phone, a stalled event loop here) ends where its audio did.
     """
     logs = [read_log(p) for p in paths]
     firsts = [pk[0].arrival_ns for _, pk in logs if pk]
@@ -276,7 +278,7 @@ def decode_logs(paths: Sequence[str | os.PathLike[str]], rate: int = 48000, chan
     arrival = decode_arrival_axis(frames, rate, channels, origin, late_tolerance_ms)
     if end_ns is not None:
         last = max(pk[-1].arrival_ns for _, pk in logs if pk)
-        tail = max(0, round((end_ns - last) * rate / 1e9))
+        tail = max(0, round((end_ns - last - late_tolerance_ms * 1e6) * rate / 1e9))
         rtp, arrival = _pad_to(rtp, len(rtp) + tail), _pad_to(arrival, len(arrival) + tail)
     return DecodedCall(rate, rtp, arrival, origin)
 

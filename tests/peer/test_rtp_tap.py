@@ -119,3 +119,24 @@ def test_decode_places_audio_on_both_axes(tmp_path):
     assert [(g.kind, round(g.lost_ms / 20)) for g in rtp.gaps] == [("lost", 10)]
     kinds = [(g.kind, round(g.duration_ms / 20)) for g in arrival.gaps]
     assert kinds == [("lost", 10), ("delayed", 10)], [g.to_dict() for g in arrival.gaps]
+
+
+@pytest.mark.parametrize(("closed_after_ms", "missing_ms"), [(21.0, 0.0), (59.0, 0.0), (500.0, 440.0)])
+def test_the_tail_after_the_last_packet_is_missing_only_once_the_next_packet_is_late(
+        tmp_path, closed_after_ms, missing_ms):
+    """A call closed while its next packet is in flight (one packet's jitter: CI saw 20.5 ms) ends
+    where its audio did; a call that outlived its uplink by more than the late tolerance ends in
+    silence for what is past that tolerance."""
+    from harness.audio.opus import OpusEncoder
+
+    pk = OpusEncoder(rate=48000, channels=1, bitrate=32000).encode_all(probe(2.0, MOUTH_SEED))
+    w = RtpLogWriter(tmp_path / "s.rtplog", {"clock_rate": 48000, "payload_type": 111})
+    for i in range(50):
+        w.write(i * 20_000_000, 1, i * 960, i, 111, False, pk[i])
+    w.close()
+    last_ns = 49 * 20_000_000
+    bare = decode_logs([tmp_path / "s.rtplog"])
+    d = decode_logs([tmp_path / "s.rtplog"], end_ns=last_ns + int(closed_after_ms * 1e6))
+    for axis in ("rtp", "arrival"):
+        added_ms = (len(getattr(d, axis)) - len(getattr(bare, axis))) * 1000 / 48000
+        assert added_ms == pytest.approx(missing_ms, abs=0.05), axis

@@ -65,10 +65,14 @@ def test_report_refuses_what_is_not_a_report_folder(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_a_killed_run_is_rebuilt(tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    run = subprocess.Popen([sys.executable, "-m", "harness", "run", "testcases/test_session_config.py",
-                            "testcases/test_call_declined.py", "--out", str(out)], cwd=ROOT,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    out, console = tmp_path / "out", tmp_path / "run.log"
+    # as if started from inside a pytest-xdist worker (a CI job wrapped in pytest; this suite under
+    # -n 2): the run's own pytest must still lease the lab's one dut, not worker 1's (none)
+    env = {**os.environ, "PYTEST_XDIST_WORKER": "gw1"}
+    with console.open("w") as log:
+        run = subprocess.Popen([sys.executable, "-m", "harness", "run", "testcases/test_session_config.py",
+                                "testcases/test_call_declined.py", "--out", str(out)], cwd=ROOT,
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
     try:
         deadline = time.monotonic() + 600
         while True:
@@ -87,7 +91,7 @@ def test_a_killed_run_is_rebuilt(tmp_path: Path) -> None:
         # the virtual lab runs in its own session (so a Ctrl-C never stops it mid-run): stop it here
         if (out / "virtual-lab" / "sim.json").is_file():
             _harness("sim", "down", "--state-dir", str(out / "virtual-lab"), timeout=60)
-    assert not (out / "results.json").exists()
+    assert not (out / "results.json").exists(), console.read_text()[-3000:]
     r = _harness("report", str(out))
     assert r.returncode in (0, 1, 3, 4), r.stderr
     data = json.loads((out / "results.json").read_text())
