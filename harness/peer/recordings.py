@@ -27,7 +27,7 @@ TIMELINE_NAMES = ("peer-timeline.jsonl", "../timeline.jsonl")
 @dataclass
 class _SessionTimes:
     created_ns: int | None = None
-    closed_ns: int | None = None
+    close_began_ns: int | None = None
     reason: str | None = None
     failed: bool = False
     last_ns: int | None = None
@@ -42,7 +42,7 @@ def find_timeline(record_dir: Path) -> Path | None:
 
 
 def session_times(timeline: Path | None) -> dict[str, _SessionTimes]:
-    """Per session id: when the timeline saw it created, closed (and why) and last."""
+    """Per session id: when the timeline saw it created, its close begin (and why) and last."""
     out: dict[str, _SessionTimes] = {}
     if timeline is None:
         return out
@@ -56,8 +56,10 @@ def session_times(timeline: Path | None) -> dict[str, _SessionTimes]:
             t.last_ns = max(t.last_ns or e.t_ns, e.t_ns)
             if e.kind == "created":
                 t.created_ns = e.t_ns
-            elif e.kind == "closed":
-                t.closed_ns, t.reason = e.t_ns, str(e.fields.get("reason", ""))
+            elif e.kind == "closed":  # began_ns: when the close began (timelines before it: the event)
+                began = e.fields.get("began_ns")
+                t.close_began_ns = began if isinstance(began, int) else e.t_ns
+                t.reason = str(e.fields.get("reason", ""))
             elif e.kind == "connection-state" and e.fields.get("state") == "failed":
                 t.failed = True
     except (OSError, UnicodeDecodeError) as exc:
@@ -89,10 +91,10 @@ def rebuild_call(call_dir: Path, times: dict[str, _SessionTimes], analyze: bool 
         first = t.created_ns or (packets[0].arrival_ns if packets else None)
         if first is not None:
             starts.append(first)
-        if t.reason == CONNECTION_LOST or (t.closed_ns is None and t.failed):
+        if t.reason == CONNECTION_LOST or (t.close_began_ns is None and t.failed):
             end = last_packet
-        elif t.closed_ns is not None:
-            end = t.closed_ns
+        elif t.close_began_ns is not None:
+            end = t.close_began_ns
         else:  # killed peer: held at least until its last sign of life
             end = max((x for x in (t.last_ns, last_packet) if x is not None), default=None)
         if end is not None:

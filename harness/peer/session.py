@@ -115,7 +115,8 @@ class CallSession:
         self.ice_hosts = ice_hosts
         self.log_path: Path = call.dir / f"{self.index:02d}-{self.id}.rtplog"
         self.created_ns = monotonic_ns()
-        self.closed_ns: int | None = None
+        self.close_began_ns: int | None = None  # the DELETE, the peer's stop: the phone's end
+        self.closed_ns: int | None = None  # torn down (log closed): close() has returned
         self.codec: dict[str, Any] = {}
         self.fields = {"call": call.id, "session": self.id}
         config = RTCConfiguration(iceServers=[RTCIceServer(urls=u) for u in (ice_servers or [])])
@@ -261,12 +262,13 @@ class CallSession:
 
     @property
     def held_until_ns(self) -> int | None:
-        """Until when the phone held this session (its uplink was due): when it was closed, or now
-        while it is open. A session that ended because the connection failed ends at its last packet:
+        """Until when the phone held this session (its uplink was due): when its close began (not
+        when the peer's teardown ended: that takes tens of ms, more on a loaded host), or now while
+        it is open. A session that ended because the connection failed ends at its last packet:
         the peer cannot tell when the phone went away (consent expires tens of seconds later)."""
         if self.close_reason == CONNECTION_LOST:
             return self.last_arrival_ns
-        return self.closed_ns if self.closed_ns is not None else monotonic_ns()
+        return self.close_began_ns if self.close_began_ns is not None else monotonic_ns()
 
     def discard_log(self) -> None:
         """Remove the packet log of a session that never carried a packet (a refused offer)."""
@@ -278,6 +280,7 @@ class CallSession:
         if self._closing:
             return
         self._closing = True
+        self.close_began_ns = monotonic_ns()
         self.close_reason = reason
         for task in self._tasks:
             task.cancel()
@@ -291,7 +294,7 @@ class CallSession:
             self._writer.close()
         self.closed_ns = monotonic_ns()
         totals = self.totals()
-        self.emit("closed", reason=reason, **totals)
+        self.emit("closed", reason=reason, began_ns=self.close_began_ns, **totals)
         self._release()
         if self._on_closed is not None:
             self._on_closed(self)

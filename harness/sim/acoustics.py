@@ -309,10 +309,11 @@ class Topology:
         """A route change as a phone makes it: the streams go silent, move, and play again on the
         new route after its latency (:meth:`switch_latency`)."""
         latency = self.switch_latency(route)
+        muting_ns = time.monotonic_ns()
         moved = await asyncio.to_thread(self._move, phone, route, pid, latency > 0)
         self._event("route", phone=phone, route=route, pid=pid, inputs=moved, latency_s=latency)
-        if moved and latency > 0:
-            await asyncio.sleep(latency)
+        if moved and latency > 0:  # silent for the latency from the mute, the move's own time included
+            await asyncio.sleep(max(0.0, latency - (time.monotonic_ns() - muting_ns) / 1e9))
             await asyncio.to_thread(self._unmute, moved)
         return moved
 

@@ -343,6 +343,11 @@ class VirtualPhone:
         for listener in list(self._log_listeners):
             listener(record)
 
+    @property
+    def log_listener_count(self) -> int:
+        """Live log relays listening now (a test waits for its relay before logging what it must see)."""
+        return len(self._log_listeners)
+
     def add_log_listener(self, listener: Callable[[LogRecord], None]) -> Callable[[], None]:
         self._log_listeners.append(listener)
 

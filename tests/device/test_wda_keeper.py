@@ -156,7 +156,8 @@ async def test_listing_tunneld_never_blocks_the_event_loop():
         hung.close()
     assert time.monotonic() - started >= 4.5  # pymobiledevice3's 5 s request timeout ran out...
     assert status.ok is None and "no tunneld" in status.detail
-    assert len(stalls) > 100 and max(stalls) < 0.2, max(stalls)  # ...while the loop kept ticking
+    # ...while the loop kept ticking (a blocking call would stall it 4.5 s; a loaded host, < 1 s)
+    assert len(stalls) > 100 and max(stalls) < 1.0, max(stalls)
 
 
 async def test_tunneld_is_read_in_its_real_format():

@@ -35,8 +35,11 @@ async def test_ctrl_c_prints_the_call_summary(tmp_path):
         while track.sent < 150:
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.3)
-        await client.drop()  # no DELETE: the summary must still cover the call
+        # no DELETE: the peer's Ctrl-C ends the call while its packets still flow, and the summary
+        # must still cover it
         proc.send_signal(signal.SIGINT)
+        await asyncio.sleep(0.5)
+        await client.drop()
         out, _ = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
@@ -44,8 +47,11 @@ async def test_ctrl_c_prints_the_call_summary(tmp_path):
             proc.wait()
     assert proc.returncode == 0
     human, js = out.strip().splitlines()[-2:]
-    assert "1 session(s), 0 reconnect(s)" in human and "uplink gaps rtp=1 arrival=1" in human, out
+    assert "1 session(s), 0 reconnect(s)" in human and "uplink gaps rtp=1 " in human, out
     summary = json.loads(js)
     assert summary["packets"] >= 140 and summary["lost"] == 0
-    assert summary["uplink_gaps_rtp"][0]["kind"] == "lost"
+    assert [g["kind"] for g in summary["uplink_gaps_rtp"]] == ["lost"], out
+    # the arrival axis also shows what a loaded host's stalls made late (see test_loopback._real)
+    arrival = [g for g in summary["uplink_gaps_arrival"] if g["duration_ms"] >= 150]
+    assert [g["kind"] for g in arrival] == ["lost"], out
     assert Path(summary["wavs"]["arrival"]).exists()

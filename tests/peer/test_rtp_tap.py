@@ -86,9 +86,11 @@ async def test_log_and_wavs_readable_after_kill_9(tmp_path):
     _, packets = read_log(logs[0])
     assert len(packets) >= 140
     d = decode_logs(logs)
-    for samples in (d.rtp, d.arrival):
+    for axis, samples in (("rtp", d.rtp), ("arrival", d.arrival)):
         a = analyze(samples, 48000, {"m": probe(len(samples) / 48000 + 1, MOUTH_SEED)}, echo=False)
-        assert a.gaps == [] and a.matched_s > 2.5
+        # the arrival axis also shows what a loaded host's stalls made late (see test_loopback._real)
+        real = a.gaps if axis == "rtp" else [g for g in a.gaps if g.duration_ms >= 150]
+        assert real == [] and a.matched_s > 2.5, (axis, [g.to_dict() for g in a.gaps])
     events = [json.loads(line) for line in (tmp_path / "peer-timeline.jsonl").read_text().splitlines()]
     assert any(e["kind"] == "first-packet" for e in events)
 

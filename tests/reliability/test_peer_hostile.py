@@ -17,6 +17,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+import harness.peer.whip
 from harness.audio.probe import MOUTH_SEED
 from harness.errors import UsageError
 from harness.peer.guard import ConnectionGuard, RateLimitedLog
@@ -118,8 +119,11 @@ async def test_twenty_overlapping_posts_stay_one_call(tmp_path: Path, offer_sdp:
     assert len(list(call.dir.glob("*.rtplog"))) == 20 and call.summary()["sessions"] == 20
 
 
-async def test_unauthenticated_flood_costs_a_counter_not_memory(tmp_path: Path) -> None:
+async def test_unauthenticated_flood_costs_a_counter_not_memory(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """Finding 6: 3,000 401s on one keep-alive socket: one or two timeline events, not 3,000."""
+    # one event at the first 401, one at the stop: a loaded host may take over 10 s for the flood
+    monkeypatch.setattr(harness.peer.whip, "REJECT_EVENT_S", 3600.0)
     tl = Timeline(tmp_path / "tl.jsonl")
     async with WhipPeer(tokens=[TOKEN], record_dir=tmp_path / "rec", timeline=tl) as peer:
         def flood() -> None:
@@ -147,8 +151,11 @@ async def test_slowloris_is_timed_out_and_capped(tmp_path: Path, offer_sdp: str)
             r, w = await asyncio.open_connection("127.0.0.1", peer.port)
             w.write(b"POST /whip HTTP/1.1\r\nHost: x\r\nX-Slow: ")
             conns.append((r, w))
-        await asyncio.sleep(0.3)
-        assert len(guard.conns) <= 8 and guard.evicted >= 22
+        deadline = time.monotonic() + 10
+        while guard.evicted < 22:  # the accepts are served by this loop: let it run them
+            assert time.monotonic() < deadline, (guard.evicted, len(guard.conns))
+            await asyncio.sleep(0.05)
+        assert len(guard.conns) <= 8
         async with aiohttp.ClientSession() as http, http.post(peer.url, data=offer_sdp, headers=AUTH) as resp:
             assert resp.status == 201
         deadline = time.monotonic() + 10

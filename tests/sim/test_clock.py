@@ -12,6 +12,7 @@ from pymobiledevice3.services.syslog import SyslogService
 
 from harness.sim.clock import PhoneClock
 from harness.timeline import wall_anchor
+from tests.sim.relay_wait import until_listening
 
 AHEAD_S, DRIFT_PPM, TZ_MIN = 3.2, 250.0, 330  # 3.2 s ahead, fast crystal, India (UTC+5:30)
 SINCE_EPOCH_S = 200.0  # the clock was set 200 s ago: drift adds 50 ms since
@@ -28,9 +29,10 @@ async def test_os_trace_timestamps_follow_the_phone_clock(lab, dut):
     mono, wall = wall_anchor()
     t_events = [mono - 50_000_000, mono, mono + 30_000_000]
     async with await create_using_usbmux(serial=dut.udid) as lockdown:
+        listening = dut.log_listener_count
         stream = OsTraceService(lockdown).syslog()
         first = asyncio.ensure_future(stream.__anext__())
-        await asyncio.sleep(0.2)
+        await until_listening(dut, listening)
         for i, t in enumerate(t_events):
             dut.log("VoiceApp", f"HARNESS-EVENT tick n={i}", t_ns=t)
         entries = [await asyncio.wait_for(first, 10)]
@@ -53,9 +55,10 @@ async def test_os_trace_timestamps_follow_the_phone_clock(lab, dut):
 async def test_syslog_lines_show_the_phone_local_time(lab, dut):
     dut.clock = _skewed_clock()
     async with await create_using_usbmux(serial=dut.udid) as lockdown, SyslogService(lockdown) as syslog:
+        listening = dut.log_listener_count
         lines = syslog.watch()
         first = asyncio.ensure_future(lines.__anext__())
-        await asyncio.sleep(0.2)
+        await until_listening(dut, listening)
         t = time.monotonic_ns()
         dut.log("SpringBoard", "one", t_ns=t)
         dut.log("SpringBoard", "two", t_ns=t)

@@ -25,6 +25,7 @@ from pymobiledevice3.services.syslog import SyslogService
 from pymobiledevice3.usbmux import select_device
 
 from harness.sim.ipa import build_ipa
+from tests.sim.relay_wait import until_listening
 
 
 async def _control(lab, method: str, path: str, body: dict | None = None) -> dict:
@@ -44,9 +45,10 @@ def _unpair(lab, phone) -> None:
 
 async def test_detach_mid_stream_then_device_not_found(lab, dut):
     async with await create_using_usbmux(serial=dut.udid) as lockdown:
+        listening = dut.log_listener_count
         stream = OsTraceService(lockdown).syslog()
         nxt = asyncio.ensure_future(stream.__anext__())
-        await asyncio.sleep(0.2)
+        await until_listening(dut, listening)
         await _control(lab, "POST", f"/phones/{dut.udid}/detach")
         with pytest.raises(ConnectionTerminatedError):
             await asyncio.wait_for(nxt, 10)

@@ -14,6 +14,7 @@ from pymobiledevice3.services.wda import WdaServiceClient
 from pymobiledevice3.tcp_forwarder import UsbmuxTcpForwarder
 
 from harness.sim.ipa import build_ipa
+from tests.sim.relay_wait import until_listening
 
 
 async def test_lockdown_values_session_and_domains(lab, dut):
@@ -76,9 +77,10 @@ async def test_os_trace_records_parse_into_every_field(lab, dut):
     async with await create_using_usbmux(serial=dut.udid) as lockdown:
         pids = await OsTraceService(lockdown).get_pid_list()
         assert pids["Payload"][str(dut.processes["mediaserverd"].pid)]["ProcessName"] == "mediaserverd"
+        listening = dut.log_listener_count
         stream = OsTraceService(lockdown).syslog()
         first = asyncio.ensure_future(stream.__anext__())
-        await asyncio.sleep(0.2)
+        await until_listening(dut, listening)
         dut.log(
             "mediaserverd",
             "AVAudioSession interruption began",
@@ -105,9 +107,10 @@ async def test_os_trace_records_parse_into_every_field(lab, dut):
 
 async def test_syslog_relay_lines(lab, dut):
     async with await create_using_usbmux(serial=dut.udid) as lockdown, SyslogService(lockdown) as syslog:
+        listening = dut.log_listener_count
         lines = syslog.watch()
         first = asyncio.ensure_future(lines.__anext__())
-        await asyncio.sleep(0.2)
+        await until_listening(dut, listening)
         for i in range(3):
             dut.log("SpringBoard", f"line {i}")
         got = [await asyncio.wait_for(first, 10), await asyncio.wait_for(lines.__anext__(), 10)]
