@@ -16,6 +16,7 @@ from harness.peer.rtp_log import decode_logs, read_log
 from harness.peer.whip import WhipPeer
 from harness.peer.whip_client import ScriptedProbeTrack, WhipClient
 from harness.timeline import Timeline
+from tests.peer.loaded_host import real_gaps
 
 TOKEN = "tok-123"
 
@@ -36,16 +37,6 @@ async def _run(peer, seconds, pauses=None, token=TOKEN, downlink_log=None):
     await _wait(lambda: track.sent >= target, timeout=seconds * 4 + 10)
     await asyncio.sleep(0.3)  # the last packets in flight
     return client
-
-
-def _real(gaps, axis):
-    """Gaps that are not scheduling noise. The RTP axis is exact up to its last packet; on the
-    arrival axis, and in the tail both axes keep until the close (wall time), a loaded 2-core
-    machine can stall the shared event loop (client and peer run in one process here) long enough
-    to make a packet late by more than the 60 ms late tolerance, and the axis honestly shows it."""
-    def wall_clock(g):
-        return axis == "arrival" or g.kind == "missing-end"
-    return [g for g in gaps if not wall_clock(g) or g.duration_ms >= 150]
 
 
 def _gaps(samples, rate=48000, seed=MOUTH_SEED):
@@ -77,7 +68,7 @@ async def test_connect_uplink_log_and_wavs_match_what_was_sent(tmp_path):
         samples, rate = read_wav(call.wavs[axis])
         assert rate == 48000 and samples.shape[1] == 2
         a = _gaps(samples)
-        assert _real(a.gaps, axis) == [], (axis, [g.to_dict() for g in a.gaps])
+        assert real_gaps(a.gaps, axis) == [], (axis, [g.to_dict() for g in a.gaps])
         assert a.coverage > 0.95
     # the downlink probe reached the client intact
     d = decode_logs([tmp_path / "downlink.rtplog"])
@@ -93,7 +84,7 @@ async def test_300ms_send_pause(tmp_path, jump):
         call = peer.calls[TOKEN]
         await client.close()
     assert [e for e in tl.events(kind="arrival-gap") if e.fields["arrival_gap_ms"] >= 250]
-    # big events only: a loaded machine may add arrival gaps (even ~200 ms stalls) of its own (see _real)
+    # big events only: a loaded machine may add arrival gaps (even ~200 ms stalls) of its own
     stalls = [e for e in tl.events(kind="rtp-stall") if e.fields["stalled_ms"] >= 250]
     jumps = [e for e in tl.events(kind="rtp-ts-jump") if e.fields["jump_ms"] >= 200]
     rtp = _gaps(read_wav(call.wavs["rtp"])[0])
@@ -102,14 +93,14 @@ async def test_300ms_send_pause(tmp_path, jump):
         assert len(jumps) == 1 and not stalls
         assert jumps[0].fields["jump_ms"] == pytest.approx(300, abs=5)
         for axis, a in (("rtp", rtp), ("arrival", arrival)):
-            gaps = _real(a.gaps, axis)
+            gaps = real_gaps(a.gaps, axis)
             assert len(gaps) == 1 and gaps[0].kind == "lost", [g.to_dict() for g in a.gaps]
             assert gaps[0].lost_ms == pytest.approx(300, abs=40)
     else:
         assert len(stalls) == 1 and not jumps
         assert stalls[0].fields["stalled_ms"] == pytest.approx(300, abs=60)
-        assert _real(rtp.gaps, "rtp") == [], [g.to_dict() for g in rtp.gaps]
-        gaps = _real(arrival.gaps, "arrival")
+        assert real_gaps(rtp.gaps, "rtp") == [], [g.to_dict() for g in rtp.gaps]
+        gaps = real_gaps(arrival.gaps, "arrival")
         assert len(gaps) == 1, [g.to_dict() for g in arrival.gaps]
         assert gaps[0].kind == "delayed"
         assert gaps[0].added_delay_ms == pytest.approx(300, abs=40)
